@@ -1,0 +1,66 @@
+"""The ``simlib`` command line: one module per command group, one entry point.
+
+Every subcommand accepts ``--json`` and then prints exactly one JSON object on stdout. Errors a
+user can fix print one line on stderr (``simlib: error: ...``) and exit with status 2.
+
+The groups are kept in separate modules (``simlib.cli.devices``, ``simlib.cli.engine``, ...) so
+that each stays small and ``simlib --help`` imports none of the heavy libraries (JAX, SimPy):
+a group imports what it needs inside its handlers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from simlib.errors import SimlibError
+
+__all__ = ["main", "build_parser"]
+
+# Modules that add a command group; each defines ``register(subparsers)``.
+GROUP_MODULES = (
+    "simlib.cli.devices",
+    "simlib.cli.engine",
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line that says where to look for help."""
+
+    def error(self, message: str):  # noqa: D401 - argparse API
+        self.exit(2, f"simlib: error: {message} (see `{self.prog} --help`)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full ``simlib`` parser with every command group registered."""
+    parser = _Parser(
+        prog="simlib",
+        description="simlib: distributed training you can run, simulate and be quizzed on.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for name in GROUP_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the exit status (0 ok, 2 a usage or input error)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        return int(args.handler(args) or 0)
+    except SystemExit as exc:  # argparse's own exits (--help, errors)
+        return int(exc.code or 0) if isinstance(exc.code, int) else 2
+    except SimlibError as exc:
+        print(f"simlib: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("simlib: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

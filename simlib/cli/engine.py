@@ -1,0 +1,75 @@
+"""``simlib engine ...``: train for real on JAX devices and report what happened."""
+
+from __future__ import annotations
+
+from simlib.cli.output import add_json_flag, emit, positive_float, positive_int
+
+
+def register(sub) -> None:
+    engine = sub.add_parser("engine", help="train for real on JAX devices")
+    groups = engine.add_subparsers(dest="engine_command", metavar="STRATEGY")
+    groups.required = True
+    dp = groups.add_parser("dp", help="synchronous data parallelism (pmap, jit or shard_map)")
+    dp.add_argument("--devices", type=int, default=8, help="number of devices (default 8)")
+    dp.add_argument(
+        "--style", choices=("single", "pmap", "jit", "shard_map"), default="jit",
+        help="how the parallel step is written (default jit)",
+    )  # fmt: skip
+    dp.add_argument("--steps", type=positive_int, default=20, help="training steps (default 20)")
+    dp.add_argument("--batch", type=int, default=128, help="global batch size (default 128)")
+    dp.add_argument("--lr", type=positive_float, default=0.1, help="learning rate (default 0.1)")
+    dp.add_argument(
+        "--microbatches", type=positive_int, default=1,
+        help="gradient accumulation: microbatches per device per step (default 1)",
+    )  # fmt: skip
+    dp.add_argument(
+        "--dataset", choices=("digits", "synthetic"), default="digits",
+        help="digits (8x8, shipped) or synthetic (784 features); default digits",
+    )  # fmt: skip
+    dp.add_argument(
+        "--hidden", default="128", help="hidden layer widths, comma-separated (default 128)"
+    )
+    dp.add_argument("--seed", type=int, default=0, help="seed for data and weights (default 0)")
+    add_json_flag(dp)
+    dp.set_defaults(handler=run_dp)
+
+
+def _hidden(raw: str) -> tuple[int, ...]:
+    from simlib.errors import ConfigError
+
+    try:
+        widths = tuple(int(w) for w in raw.split(",") if w.strip())
+    except ValueError:
+        widths = ()
+    if not widths or any(w <= 0 for w in widths):
+        raise ConfigError(f"--hidden {raw!r} must be widths > 0 separated by commas, e.g. 128,64")
+    return widths
+
+
+def _check_devices(devices: int, batch: int) -> None:
+    """Reject bad counts before JAX is imported, naming the value and the fix."""
+    from simlib.errors import ConfigError, check_divisible
+
+    if devices <= 0:
+        raise ConfigError(f"--devices {devices} must be a whole number > 0, e.g. --devices 8")
+    if batch <= 0:
+        raise ConfigError(f"--batch {batch} must be a whole number > 0, e.g. --batch 128")
+    check_divisible("--batch", batch, devices, "--devices")
+
+
+def run_dp(args) -> int:
+    devices = 1 if args.style == "single" else args.devices
+    _check_devices(devices, args.batch)
+    hidden = _hidden(args.hidden)
+    from simlib.engine.devices import request_devices
+
+    request_devices(devices)  # before anything else starts JAX's backend
+    from simlib.engine.report import dp_summary, dp_text
+
+    result = dp_summary(
+        style=args.style, devices=devices, steps=args.steps, batch_size=args.batch,
+        learning_rate=args.lr, microbatches=args.microbatches, dataset=args.dataset,
+        hidden=hidden, seed=args.seed,
+    )  # fmt: skip
+    emit(result, args.json, dp_text)
+    return 0

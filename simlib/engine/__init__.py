@@ -1,0 +1,60 @@
+"""The JAX engine: parallel training that really runs (nothing here is simulated).
+
+Importing this package imports JAX. Call ``request_devices(n)`` before anything else touches
+JAX, so that ``n`` virtual CPU devices can still be created when no accelerator is present.
+"""
+
+from simlib.engine.comms import COLLECTIVE_KINDS, Collective, collectives, ring_bytes_sent, summarize
+from simlib.engine.data import DATASETS, Dataset, digits, global_batches, load_dataset, shard, synthetic
+from simlib.engine.data_parallel import (
+    STYLES,
+    DPConfig,
+    TrainReport,
+    accumulated_grads,
+    make_step,
+    train_data_parallel,
+)
+from simlib.engine.devices import DeviceInfo, describe_devices, make_mesh, request_devices
+from simlib.engine.model import (
+    MLPConfig,
+    accuracy,
+    apply_mlp,
+    init_mlp,
+    loss_fn,
+    param_bytes,
+    param_count,
+    sgd_update,
+)
+
+__all__ = [
+    "COLLECTIVE_KINDS",
+    "DATASETS",
+    "STYLES",
+    "Collective",
+    "DPConfig",
+    "Dataset",
+    "DeviceInfo",
+    "MLPConfig",
+    "TrainReport",
+    "accumulated_grads",
+    "accuracy",
+    "apply_mlp",
+    "collectives",
+    "describe_devices",
+    "digits",
+    "global_batches",
+    "init_mlp",
+    "load_dataset",
+    "loss_fn",
+    "make_mesh",
+    "make_step",
+    "param_bytes",
+    "param_count",
+    "request_devices",
+    "ring_bytes_sent",
+    "sgd_update",
+    "shard",
+    "summarize",
+    "synthetic",
+    "train_data_parallel",
+]
