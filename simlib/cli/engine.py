@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
+
 from simlib.cli.output import add_json_flag, emit, positive_float, positive_int
+
+# Modules that add more strategies under `simlib engine`; each defines ``register(groups)``.
+STRATEGY_MODULES: tuple[str, ...] = ()
 
 
 def register(sub) -> None:
@@ -32,6 +37,8 @@ def register(sub) -> None:
     dp.add_argument("--seed", type=int, default=0, help="seed for data and weights (default 0)")
     add_json_flag(dp)
     dp.set_defaults(handler=run_dp)
+    for name in STRATEGY_MODULES:
+        importlib.import_module(name).register(groups)
 
 
 def _hidden(raw: str) -> tuple[int, ...]:

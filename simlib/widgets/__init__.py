@@ -1,0 +1,3 @@
+"""ipywidgets dashboards composed from the engines and ``simlib.viz`` (JupyterLab and Voila)."""
+
+__all__: list[str] = []
