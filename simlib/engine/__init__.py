@@ -5,6 +5,7 @@ JAX, so that ``n`` virtual CPU devices can still be created when no accelerator 
 """
 
 from simlib.engine.comms import COLLECTIVE_KINDS, Collective, collectives, ring_bytes_sent, summarize
+from simlib.engine.compilation import CompileCounter
 from simlib.engine.data import DATASETS, Dataset, digits, global_batches, load_dataset, shard, synthetic
 from simlib.engine.data_parallel import (
     STYLES,
@@ -24,6 +25,7 @@ from simlib.engine.model import (
     param_bytes,
     param_count,
     sgd_update,
+    tree_max_abs_diff,
 )
 
 __all__ = [
@@ -31,6 +33,7 @@ __all__ = [
     "DATASETS",
     "STYLES",
     "Collective",
+    "CompileCounter",
     "DPConfig",
     "Dataset",
     "DeviceInfo",
@@ -56,5 +59,6 @@ __all__ = [
     "shard",
     "summarize",
     "synthetic",
+    "tree_max_abs_diff",
     "train_data_parallel",
 ]

@@ -155,17 +155,28 @@ def _group_shape(attrs: str, default_size: int) -> tuple[int, int]:
     iota = re.search(r"replica_groups=\[(\d+),(\d+)\]<=", attrs)
     if iota:
         return int(iota.group(2)), int(iota.group(1))
-    explicit = re.search(r"replica_groups=\{(.*?)\}(?:,|$)", attrs)
-    if explicit and explicit.group(1).strip():
-        groups = re.findall(r"\{([^{}]*)\}", explicit.group(1) + "}")
-        groups = [g for g in groups if g.strip()]
-        if groups:
-            return len(groups[0].split(",")), len(groups)
-    pairs = re.search(r"source_target_pairs=\{(.*?)\}\s*(?:,|$)", attrs)
+    groups = re.findall(r"\{([^{}]*)\}", _braced(attrs, "replica_groups="))
+    groups = [g for g in groups if g.strip()]
+    if groups:
+        return len(groups[0].split(",")), len(groups)
+    pairs = _braced(attrs, "source_target_pairs=")
     if pairs:
-        ids = set(re.findall(r"\d+", pairs.group(1)))
-        return max(len(ids), 1), 1
+        return max(len(set(re.findall(r"\d+", pairs))), 1), 1
     return default_size, 1
+
+
+def _braced(attrs: str, key: str) -> str:
+    """The balanced ``{...}`` text that follows ``key`` in an attribute list, or ''."""
+    start = attrs.find(key + "{")
+    if start < 0:
+        return ""
+    depth = 0
+    for i in range(start + len(key), len(attrs)):
+        depth += attrs[i] == "{"
+        depth -= attrs[i] == "}"
+        if depth == 0:
+            return attrs[start + len(key) : i + 1]
+    return ""
 
 
 def _parse(hlo_text: str):

@@ -35,9 +35,10 @@ import numpy as np
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
+from simlib.engine.compilation import CompileCounter
 from simlib.engine.data import DATASETS, global_batches, load_dataset, shard
 from simlib.engine.devices import make_mesh, request_devices
-from simlib.engine.model import init_mlp, loss_fn, param_bytes, param_count, sgd_update
+from simlib.engine.model import accuracy, init_mlp, loss_fn, param_bytes, param_count, sgd_update
 from simlib.errors import ConfigError, check_divisible, check_positive
 
 __all__ = [
@@ -99,6 +100,7 @@ class TrainReport:
     step_seconds: tuple[float, ...]
     hlo_text: str = field(repr=False)
     final_accuracy: float
+    compiles_during_steps: int = 0
 
     @property
     def final_loss(self) -> float:
@@ -271,15 +273,15 @@ def train_data_parallel(
     compile_seconds = time.perf_counter() - start
 
     losses, step_seconds = [], []
-    for x, y in _progress(placed, progress, f"{config.style} x{config.devices}"):
-        start = time.perf_counter()
-        params, loss = compiled(params, x, y)
-        loss = float(np.asarray(jax.block_until_ready(loss)).reshape(-1)[0])
-        step_seconds.append(time.perf_counter() - start)
-        losses.append(loss)
+    with CompileCounter() as compiles:
+        for x, y in _progress(placed, progress, f"{config.style} x{config.devices}"):
+            start = time.perf_counter()
+            params, loss = compiled(params, x, y)
+            loss = float(np.asarray(jax.block_until_ready(loss)).reshape(-1)[0])
+            step_seconds.append(time.perf_counter() - start)
+            losses.append(loss)
 
     final = plan.unreplicate(params)
-    from simlib.engine.model import accuracy
 
     return TrainReport(
         config=config,
@@ -289,6 +291,7 @@ def train_data_parallel(
         step_seconds=tuple(step_seconds),
         hlo_text=compiled.as_text(),
         final_accuracy=accuracy(final, data.x, data.y),
+        compiles_during_steps=compiles.count,
     )
 
 

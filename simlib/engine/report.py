@@ -37,6 +37,7 @@ def report_fields(report: TrainReport) -> dict[str, Any]:
         "collectives": summarize(collectives(report.hlo_text)),
         "median_step_seconds": report.median_step_seconds,
         "compile_seconds": report.compile_seconds,
+        "compiles_during_steps": report.compiles_during_steps,
     }
 
 
