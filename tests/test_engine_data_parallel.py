@@ -131,3 +131,12 @@ def test_accumulated_grads_equal_value_and_grad():
 def test_config_errors_name_the_field_and_value(fields, message):
     with pytest.raises(ConfigError, match=message):
         DPConfig(**{"devices": 8, **fields})
+
+
+@pytest.mark.parametrize("n", [2, 8])
+def test_shard_map_grad_without_pcast_is_n_times_too_large(n):
+    from simlib.engine import shard_map_gradient_scale
+
+    devices = request_devices(8)[:n]
+    assert shard_map_gradient_scale(devices, pcast=False) == pytest.approx(n, rel=1e-5)
+    assert shard_map_gradient_scale(devices, pcast=True) == pytest.approx(1.0, rel=1e-5)

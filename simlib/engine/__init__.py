@@ -13,8 +13,10 @@ from simlib.engine.data_parallel import (
     TrainReport,
     accumulated_grads,
     make_step,
+    style_source,
     train_data_parallel,
 )
+from simlib.engine.pitfalls import shard_map_gradient_scale
 from simlib.engine.devices import DeviceInfo, describe_devices, make_mesh, request_devices
 from simlib.engine.model import (
     MLPConfig,
@@ -57,6 +59,8 @@ __all__ = [
     "ring_bytes_sent",
     "sgd_update",
     "shard",
+    "shard_map_gradient_scale",
+    "style_source",
     "summarize",
     "synthetic",
     "tree_max_abs_diff",

@@ -47,6 +47,7 @@ __all__ = [
     "TrainReport",
     "accumulated_grads",
     "make_step",
+    "style_source",
     "train_data_parallel",
 ]
 
@@ -183,6 +184,17 @@ def _shard_map_step(mesh, learning_rate, microbatches):
         step, mesh=mesh, in_specs=(P(), P(AXIS), P(AXIS)), out_specs=(P(), P())
     )
     return jax.jit(mapped)
+
+
+def style_source(style: str) -> str:
+    """The source code of the step that ``style`` runs, to read next to its results."""
+    import inspect
+
+    builders = {"single": _sgd_step, "pmap": _pmap_step, "jit": _jit_step,
+                "shard_map": _shard_map_step}  # fmt: skip
+    if style not in builders:
+        raise ConfigError(f"style must be one of {', '.join(STYLES)}, got {style!r}")
+    return inspect.getsource(builders[style])
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
-__all__ = ["plot_collectives", "plot_losses", "plot_step_times"]
+__all__ = ["plot_collectives", "plot_digits", "plot_losses", "plot_step_times"]
 
 _STYLE_MARKERS = {"single": "o", "pmap": "s", "jit": "^", "shard_map": "x"}
 
@@ -29,6 +31,7 @@ def plot_losses(reports: Sequence, *, title: str = "Training loss") -> Figure:
         ax.plot(steps, report.losses, marker=marker, markevery=max(len(steps) // 10, 1),
                 markersize=7 - i, linewidth=2.5 - 0.4 * i, alpha=0.85, label=_label(report))  # fmt: skip
     ax.set_xlabel("step")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("loss (cross-entropy)")
     ax.set_title(title)
     ax.grid(alpha=0.3)
@@ -82,5 +85,18 @@ def plot_collectives(
     ax.set_ylabel("bytes per step")
     ax.set_title("What the compiled program communicates")
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=8)
+    fig.legend(loc="outside lower center", ncols=3, fontsize=8)
+    return fig
+
+
+def plot_digits(dataset, count: int = 16, *, columns: int = 8) -> Figure:
+    """The first ``count`` images of an 8x8 digits data set, with their labels."""
+    rows = -(-count // columns)
+    fig = Figure(figsize=(columns * 0.9, rows * 1.05), layout="constrained")
+    side = int(np.sqrt(dataset.num_features))
+    for i in range(count):
+        ax = fig.add_subplot(rows, columns, i + 1)
+        ax.imshow(dataset.x[i].reshape(side, side), cmap="gray_r", interpolation="nearest")
+        ax.set_title(str(dataset.y[i]), fontsize=9)
+        ax.set_axis_off()
     return fig

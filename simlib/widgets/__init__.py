@@ -1,3 +1,9 @@
 """ipywidgets dashboards composed from the engines and ``simlib.viz`` (JupyterLab and Voila)."""
 
-__all__: list[str] = []
+from simlib.widgets.data_parallel import DataParallelExplorer, data_parallel_explorer, describe_run
+
+__all__ = [
+    "DataParallelExplorer",
+    "data_parallel_explorer",
+    "describe_run",
+]
