@@ -71,7 +71,8 @@ def test_gradient_all_reduce_carries_exactly_the_parameter_bytes(style, runs):
     (ar,) = found
     assert (ar.group_size, ar.num_groups, ar.count) == (8, 1, 1)
     # One merged all-reduce: every gradient leaf plus the scalar loss (4 bytes).
-    sizes = sorted(int(np.prod([int(d) for d in s[4:-1].split(",") if d])) for s in ar.operand_shapes)
+    dims = [[int(d) for d in shape[4:-1].split(",") if d] for shape in ar.operand_shapes]
+    sizes = sorted(int(np.prod(d)) for d in dims)
     leaf_sizes = sorted(int(np.size(leaf)) for leaf in jax.tree.leaves(run.params))
     assert sizes == sorted([1, *leaf_sizes])
     assert ar.operand_bytes == param_bytes(run.params) + 4

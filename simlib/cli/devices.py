@@ -6,7 +6,9 @@ from simlib.cli.output import add_json_flag, emit, positive_int
 
 
 def register(sub) -> None:
-    p = sub.add_parser("devices", help="show the devices JAX sees (virtual CPU devices if no accelerator)")
+    p = sub.add_parser(
+        "devices", help="show the devices JAX sees (virtual CPU devices if no accelerator)"
+    )
     p.add_argument(
         "--count", type=positive_int, default=None,
         help="virtual CPU devices to create when there is no accelerator (default 8)",

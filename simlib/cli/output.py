@@ -29,7 +29,9 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def emit(result: Mapping[str, Any], as_json: bool, text: Callable[[Mapping[str, Any]], str]) -> None:
+def emit(
+    result: Mapping[str, Any], as_json: bool, text: Callable[[Mapping[str, Any]], str]
+) -> None:
     """Print ``result`` as one JSON object, or as the text ``text(result)`` renders."""
     if as_json:
         print(json.dumps(_clean(result)))

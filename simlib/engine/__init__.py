@@ -4,9 +4,23 @@ Importing this package imports JAX. Call ``request_devices(n)`` before anything 
 JAX, so that ``n`` virtual CPU devices can still be created when no accelerator is present.
 """
 
-from simlib.engine.comms import COLLECTIVE_KINDS, Collective, collectives, ring_bytes_sent, summarize
+from simlib.engine.comms import (
+    COLLECTIVE_KINDS,
+    Collective,
+    collectives,
+    ring_bytes_sent,
+    summarize,
+)
 from simlib.engine.compilation import CompileCounter
-from simlib.engine.data import DATASETS, Dataset, digits, global_batches, load_dataset, shard, synthetic
+from simlib.engine.data import (
+    DATASETS,
+    Dataset,
+    digits,
+    global_batches,
+    load_dataset,
+    shard,
+    synthetic,
+)
 from simlib.engine.data_parallel import (
     STYLES,
     DPConfig,
@@ -16,7 +30,6 @@ from simlib.engine.data_parallel import (
     style_source,
     train_data_parallel,
 )
-from simlib.engine.pitfalls import shard_map_gradient_scale
 from simlib.engine.devices import DeviceInfo, describe_devices, make_mesh, request_devices
 from simlib.engine.model import (
     MLPConfig,
@@ -29,6 +42,7 @@ from simlib.engine.model import (
     sgd_update,
     tree_max_abs_diff,
 )
+from simlib.engine.pitfalls import shard_map_gradient_scale
 
 __all__ = [
     "COLLECTIVE_KINDS",

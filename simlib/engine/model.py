@@ -104,4 +104,5 @@ def param_bytes(params) -> int:
 def tree_max_abs_diff(a, b) -> float:
     """Largest ``|a - b|`` over all leaves of two parameter trees of the same structure."""
     pairs = zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True)
-    return max((float(np.max(np.abs(np.asarray(x) - np.asarray(y)))) for x, y in pairs), default=0.0)
+    diffs = (float(np.max(np.abs(np.asarray(x) - np.asarray(y)))) for x, y in pairs)
+    return max(diffs, default=0.0)

@@ -28,8 +28,10 @@ def plot_losses(reports: Sequence, *, title: str = "Training loss") -> Figure:
     for i, report in enumerate(reports):
         steps = range(1, len(report.losses) + 1)
         marker = _STYLE_MARKERS.get(report.config.style, "o")
-        ax.plot(steps, report.losses, marker=marker, markevery=max(len(steps) // 10, 1),
-                markersize=7 - i, linewidth=2.5 - 0.4 * i, alpha=0.85, label=_label(report))  # fmt: skip
+        ax.plot(
+            steps, report.losses, marker=marker, markevery=max(len(steps) // 10, 1),
+            markersize=7 - i, linewidth=2.5 - 0.4 * i, alpha=0.85, label=_label(report),
+        )  # fmt: skip
     ax.set_xlabel("step")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("loss (cross-entropy)")
