@@ -23,6 +23,7 @@ __all__ = ["main", "build_parser"]
 GROUP_MODULES = (
     "simlib.cli.devices",
     "simlib.cli.engine",
+    "simlib.cli.quiz",
 )
 
 

@@ -1,0 +1,197 @@
+"""Find, read and validate question banks and flashcard decks (YAML under ``quizzes/``).
+
+YAML is read with ``yaml.safe_load`` (the C loader when present): nothing in a file is ever run
+as code. Files over ``MAX_FILE_BYTES``, anchors and aliases (which can make a small file expand
+enormously), and nesting deeper than ``MAX_DEPTH`` are refused. Every problem is a
+:class:`~simlib.quiz.errors.BankError` whose one-line message names the file, the item id, the
+field and the fix.
+
+Banks are ``quizzes/<topic>.yaml``; decks are ``quizzes/cards_<name>.yaml``. A name or a path
+may be given. ``SIMLIB_QUIZ_DIR`` points elsewhere (tests, courses of your own).
+
+Example:
+    >>> bank = load_bank("basics")
+    >>> bank.topic
+    'basics'
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from simlib.quiz.errors import BankError
+from simlib.quiz.schema import Bank, Deck
+
+__all__ = [
+    "bank_names",
+    "deck_names",
+    "load_bank",
+    "load_deck",
+    "parse_bank",
+    "parse_deck",
+    "quiz_dir",
+]
+
+MAX_FILE_BYTES = 2_000_000
+MAX_DEPTH = 32
+MAX_NODES = 200_000
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_CACHE: dict[tuple[str, int, int], Any] = {}
+M = TypeVar("M", bound=BaseModel)
+
+
+def quiz_dir() -> Path:
+    """The folder holding banks and decks: ``$SIMLIB_QUIZ_DIR`` or the repository's ``quizzes/``."""
+    env = os.environ.get("SIMLIB_QUIZ_DIR")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "quizzes"
+
+
+def bank_names() -> list[str]:
+    """Topics of the banks in :func:`quiz_dir`, sorted."""
+    return sorted(p.stem for p in quiz_dir().glob("*.yaml") if not p.stem.startswith("cards_"))
+
+
+def deck_names() -> list[str]:
+    """Names of the flashcard decks in :func:`quiz_dir`, sorted (without ``cards_``)."""
+    return sorted(p.stem[len("cards_") :] for p in quiz_dir().glob("cards_*.yaml"))
+
+
+def _path(name: str | os.PathLike, prefix: str, what: str, names: list[str]) -> Path:
+    text = os.fspath(name)
+    if text.endswith((".yaml", ".yml")) or os.sep in text or "/" in text:
+        path = Path(text)
+    else:
+        path = quiz_dir() / f"{prefix}{text.removeprefix(prefix)}.yaml"
+    if not path.is_file():
+        raise BankError(f"{what} {text!r} not found at {path}; use one of {names} or a path to a .yaml file")
+    return path
+
+
+def _check_tree(data: Any, source: str) -> None:
+    """Refuse aliases (shared containers), deep nesting and huge trees, without recursion."""
+    seen: set[int] = set()
+    stack = [(data, 0)]
+    count = 0
+    while stack:
+        node, depth = stack.pop()
+        if not isinstance(node, dict | list):
+            continue
+        count += 1
+        if id(node) in seen:
+            raise BankError(f"{source}: YAML anchors and aliases are not allowed; write the content out")
+        if depth > MAX_DEPTH or count > MAX_NODES:
+            raise BankError(f"{source}: the YAML is nested deeper than {MAX_DEPTH} or is too large")
+        seen.add(id(node))
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children)
+
+
+def _read_yaml(text: str, source: str) -> Any:
+    if len(text) > MAX_FILE_BYTES:
+        raise BankError(f"{source}: file is over {MAX_FILE_BYTES} bytes; split it into several banks")
+    try:
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader, never a full one
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise BankError(f"{source}: not valid YAML{where}: {problem}; fix the syntax there") from None
+    except (RecursionError, ValueError, OverflowError) as exc:
+        raise BankError(f"{source}: YAML cannot be read ({type(exc).__name__}); simplify it") from None
+    _check_tree(data, source)
+    if not isinstance(data, dict):
+        raise BankError(f"{source}: the top level must be a mapping with fields such as topic, title, items")
+    return data
+
+
+_FIXES = {
+    "missing": "add this field",
+    "extra_forbidden": "remove it or correct its spelling",
+    "union_tag_not_found": "add type: single, multiple, numeric or concepts",
+    "union_tag_invalid": "use type: single, multiple, numeric or concepts",
+    "string_pattern_mismatch": "use lower-case letters, digits, '-' and '_' (names: letters, digits, '_')",
+    "literal_error": "use one of the values named",
+}
+
+
+def _where(loc: tuple, data: dict) -> tuple[str, tuple]:
+    """('items', 3, 'numeric', 'params') -> ("item 'dp-x' (items[3])", ('params',))."""
+    if len(loc) >= 2 and loc[0] in ("items", "cards") and isinstance(loc[1], int):
+        raw = data.get(loc[0])
+        entry = raw[loc[1]] if isinstance(raw, list) and loc[1] < len(raw) else None
+        ident = entry.get("id") if isinstance(entry, dict) else None
+        label = f"{loc[0][:-1]} {ident!r}" if isinstance(ident, str) else f"{loc[0][:-1]}"
+        rest = loc[2:]
+        if rest and rest[0] in ("single", "multiple", "numeric", "concepts"):
+            rest = rest[1:]
+        return f"{label} ({loc[0]}[{loc[1]}])", rest
+    return "top level", loc
+
+
+def describe_errors(exc: ValidationError, data: dict, source: str) -> str:
+    """One line naming file, item id, field, problem and fix for each of the first errors."""
+    lines = []
+    errors = exc.errors(include_url=False)
+    for error in errors[:3]:
+        where, rest = _where(tuple(error["loc"]), data)
+        field = ".".join(str(p) for p in rest) or "(whole entry)"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        fix = _FIXES.get(error["type"], "")
+        got = "" if error["type"] in ("missing", "value_error") else f" (got {str(error.get('input'))[:60]!r})"
+        lines.append(f"{where} field {field}: {message}{got}" + (f"; fix: {fix}" if fix else ""))
+    more = f" (+{len(errors) - 3} more)" if len(errors) > 3 else ""
+    return f"{source}: " + " | ".join(lines) + more
+
+
+def _validate(model: type[M], data: dict, source: str) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise BankError(describe_errors(exc, data, source)) from None
+    except (RecursionError, ValueError, TypeError) as exc:
+        raise BankError(f"{source}: cannot be validated ({exc}); check its structure") from None
+
+
+def parse_bank(text: str, source: str = "<bank>") -> Bank:
+    """Validate the YAML text of a bank; ``source`` names it in errors."""
+    data = _read_yaml(text, source)
+    if data.get("kind") == "deck":
+        raise BankError(f"{source}: this is a flashcard deck (kind: deck); use `simlib cards`")
+    return _validate(Bank, data, source)
+
+
+def parse_deck(text: str, source: str = "<deck>") -> Deck:
+    """Validate the YAML text of a flashcard deck; ``source`` names it in errors."""
+    return _validate(Deck, _read_yaml(text, source), source)
+
+
+def _load(path: Path, parse) -> Any:
+    try:
+        stat = path.stat()
+        key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+        if key in _CACHE:
+            return _CACHE[key]
+        if stat.st_size > MAX_FILE_BYTES:
+            raise BankError(f"{path}: file is over {MAX_FILE_BYTES} bytes; split it")
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise BankError(f"{path}: not UTF-8 text; save it as UTF-8") from None
+    except OSError as exc:
+        raise BankError(f"{path}: cannot be read ({exc.strerror}); check the path") from None
+    _CACHE[key] = parse(text, str(path))
+    return _CACHE[key]
+
+
+def load_bank(name: str | os.PathLike) -> Bank:
+    """The bank named ``name`` (a topic under :func:`quiz_dir`, or a path), validated."""
+    return _load(_path(name, "", "bank", bank_names()), parse_bank)
+
+
+def load_deck(name: str | os.PathLike) -> Deck:
+    """The flashcard deck named ``name`` (``cards_<name>.yaml`` or a path), validated."""
+    return _load(_path(name, "cards_", "deck", deck_names()), parse_deck)

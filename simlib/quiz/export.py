@@ -1,0 +1,73 @@
+"""Export a flashcard deck to Anki (``.apkg``, via ``genanki``).
+
+Model, deck and note ids come from SHA-256 hashes of the deck and card ids, so exporting again
+updates the same notes in Anki instead of duplicating them. The file is written to a temporary
+name and moved into place.
+
+Example:
+    >>> from simlib.quiz.bank import load_deck
+    >>> export_anki(load_deck("basics"), "basics.apkg")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import os
+import tempfile
+from pathlib import Path
+
+from simlib.quiz.errors import QuizError
+from simlib.quiz.schema import Deck
+
+__all__ = ["export_anki"]
+
+_CSS = ".card { font-family: sans-serif; font-size: 20px; text-align: left; }"
+
+
+def _stable_id(*parts: str) -> int:
+    """An id in the range Anki expects (2**30 .. 2**31), stable across runs."""
+    digest = hashlib.sha256("\x1f".join(parts).encode()).digest()
+    return (1 << 30) + int.from_bytes(digest[:4], "big") % (1 << 30)
+
+
+def _model(genanki):
+    return genanki.Model(
+        _stable_id("simlib", "model", "front-back"),
+        "simlib front/back",
+        fields=[{"name": "Front"}, {"name": "Back"}],
+        templates=[{
+            "name": "Card 1",
+            "qfmt": "{{Front}}",
+            "afmt": '{{FrontSide}}<hr id="answer">{{Back}}',
+        }],
+        css=_CSS,
+    )  # fmt: skip
+
+
+def export_anki(deck: Deck, path: str | os.PathLike) -> Path:
+    """Write ``deck`` as an Anki package to ``path``; return the path."""
+    import genanki
+
+    model = _model(genanki)
+    anki_deck = genanki.Deck(_stable_id("simlib", "deck", deck.name), f"simlib::{deck.title}")
+    for card in deck.cards:
+        note = genanki.Note(
+            model=model,
+            fields=[html.escape(card.front), html.escape(card.back)],
+            tags=[t.replace(" ", "_") for t in card.tags],
+            guid=genanki.guid_for("simlib", deck.name, card.id),
+        )
+        anki_deck.add_note(note)
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        genanki.Package(anki_deck).write_to_file(tmp, timestamp=1_600_000_000 + _stable_id(deck.name) % 10**8)
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise QuizError(f"cannot write {target} ({exc.strerror}); check the folder") from None
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return target

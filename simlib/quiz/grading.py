@@ -1,0 +1,219 @@
+"""Grade one answer, or one student's submission, against a bank.
+
+Every result says in words what was right and what was not ("Correct.", "Not quite: ...",
+"3/4 concepts; missed: ..."), so that feedback never relies on colour. Numeric answers are
+compared with the item's tolerance to the key computed for the student's variant; a wrong
+number that equals a known mistake's (computed) value gets that mistake's feedback.
+
+Example:
+    >>> from simlib.quiz.bank import load_bank
+    >>> item = load_bank("basics").item("basics-goal")
+    >>> grade_answer(item, "B").correct
+    True
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from simlib.quiz.concepts import grade_concepts
+from simlib.quiz.schema import (
+    LETTERS,
+    Bank,
+    ConceptItem,
+    MultipleChoice,
+    NumericItem,
+    SingleChoice,
+    Tolerance,
+)
+from simlib.quiz.variants import DEFAULT_COURSE, format_number, make_variant, mistake_value
+
+__all__ = ["ItemResult", "SubmissionResult", "grade_answer", "grade_submission", "within"]
+
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """The grade of one answer: points earned of ``points``, and feedback in words."""
+
+    item_id: str
+    score: float
+    points: float
+    correct: bool
+    feedback: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SubmissionResult:
+    """One student's graded submission."""
+
+    student: str
+    attempt: int
+    items: tuple[ItemResult, ...]
+    unknown_items: tuple[str, ...] = ()
+
+    @property
+    def score(self) -> float:
+        return sum(r.score for r in self.items)
+
+    @property
+    def max_score(self) -> float:
+        return sum(r.points for r in self.items)
+
+
+def within(answer: float, key: float, tolerance: Tolerance) -> bool:
+    """True when ``answer`` is close enough to ``key`` under ``tolerance``."""
+    error = abs(answer - key)
+    if tolerance.relative is not None:
+        return error <= tolerance.relative * abs(key) + 1e-300
+    if tolerance.absolute is not None:
+        return error <= tolerance.absolute
+    if key == 0:
+        return answer == 0
+    half_unit = 0.5 * 10 ** (math.floor(math.log10(abs(key))) - tolerance.sigfigs + 1)
+    return error <= half_unit * (1 + 1e-9)
+
+
+def _no_answer(item, why: str) -> ItemResult:
+    return ItemResult(item.id, 0.0, item.points, False, why)
+
+
+def _letters(answer: Any) -> list[str] | None:
+    """Option letters from "B", "a, c", "AC" or ["A", "C"]; None when it is not letters."""
+    if isinstance(answer, str):
+        raw = [ch for ch in answer.upper() if not ch.isspace() and ch not in ",;/"]
+    elif isinstance(answer, list | tuple) and all(isinstance(a, str) for a in answer):
+        raw = [a.strip().upper() for a in answer]
+    else:
+        return None
+    return raw if all(len(a) == 1 and a.isalpha() for a in raw) else None
+
+
+def _grade_single(item: SingleChoice, answer: Any) -> ItemResult:
+    picked = _letters(answer)
+    valid = LETTERS[: len(item.options)]
+    if not picked or len(picked) != 1 or picked[0] not in valid:
+        return _no_answer(item, f"No answer read: answer with one letter, {valid[0]} to {valid[-1]}.")
+    letter = picked[0]
+    correct = letter == item.answer
+    said = item.feedback.get(letter, "")
+    if correct:
+        text = f"Correct: {letter}. {said or item.explanation}".strip()
+    else:
+        text = f"Not quite: you chose {letter}; the answer is {item.answer}. {said or item.explanation}"
+    details = {"answer": item.answer, "chosen": letter}
+    return ItemResult(item.id, item.points * correct, item.points, correct, text.strip(), details)
+
+
+def _grade_multiple(item: MultipleChoice, answer: Any) -> ItemResult:
+    picked = _letters(answer)
+    valid = LETTERS[: len(item.options)]
+    if picked is None or not picked or any(p not in valid for p in picked):
+        return _no_answer(item, f"No answer read: answer with letters from {valid[0]} to {valid[-1]}.")
+    chosen, key = set(picked), set(item.answer)
+    right, wrong = chosen & key, chosen - key
+    fraction = max(0.0, (len(right) - len(wrong)) / len(key))
+    correct = chosen == key
+    expected = ", ".join(sorted(key))
+    if correct:
+        text = f"Correct: {expected}. {item.explanation}"
+    else:
+        missed = ", ".join(sorted(key - chosen)) or "none"
+        extra = ", ".join(sorted(wrong)) or "none"
+        notes = " ".join(item.feedback[x] for x in sorted(wrong | (key - chosen)) if x in item.feedback)
+        text = f"Partly right: the answer is {expected}; missed {missed}; wrongly chosen {extra}. {notes}"
+    details = {"answer": sorted(key), "chosen": sorted(chosen)}
+    return ItemResult(item.id, item.points * fraction, item.points, correct, text.strip(), details)
+
+
+def _number(answer: Any) -> float | None:
+    if isinstance(answer, bool):
+        return None
+    if isinstance(answer, int | float):
+        value = float(answer)
+    elif isinstance(answer, str) and _NUMBER.match(answer.strip().replace("_", "")):
+        value = float(answer.strip().replace("_", ""))
+    else:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _grade_numeric(item: NumericItem, answer: Any, student: str, course: str, attempt: int) -> ItemResult:
+    variant = make_variant(item, student, course=course, attempt=attempt)
+    value = _number(answer)
+    unit = f" {item.unit}" if item.unit else ""
+    expected = f"{format_number(variant.key)}{unit}"
+    details = {"answer": variant.key, "params": variant.params}
+    if value is None:
+        return ItemResult(item.id, 0.0, item.points, False, f"No number read from {str(answer)[:40]!r}; "
+                          f"write digits such as 12.5 or 1.2e3. The answer is {expected}.", details)
+    if within(value, variant.key, item.tolerance):
+        text = f"Correct: {expected}. {item.explanation}".strip()
+        return ItemResult(item.id, item.points, item.points, True, text, details)
+    text = f"Not quite: you gave {format_number(value)}{unit}; the answer is {expected}."
+    for index, mistake in enumerate(item.mistakes):
+        wrong = mistake_value(item, variant, mistake)
+        if math.isfinite(wrong) and not within(wrong, variant.key, item.tolerance):
+            if within(value, wrong, item.tolerance):
+                text += f" {mistake.feedback}"
+                details = {**details, "mistake": index}
+                break
+    else:
+        text += f" {item.explanation}" if item.explanation else ""
+    return ItemResult(item.id, 0.0, item.points, False, text.strip(), details)
+
+
+def _grade_concepts(item: ConceptItem, answer: Any) -> ItemResult:
+    if not isinstance(answer, str) or not answer.strip():
+        return _no_answer(item, "No answer read: write a few sentences.")
+    result = grade_concepts(item, answer)
+    names = {c.id: c for c in item.concepts}
+    parts = [f"{result.summary}."]
+    if result.missed:
+        parts.append("Missed: " + "; ".join(names[m].name for m in result.missed) + ".")
+        parts += [names[m].feedback for m in result.missed if names[m].feedback]
+    else:
+        parts.append("All concepts found.")
+    wrong = {m.id: m for m in item.misconceptions}
+    parts += [f"Careful: {wrong[m].feedback}" for m in result.misconceptions if wrong[m].feedback]
+    details = {"found": list(result.found), "missed": list(result.missed),
+               "misconceptions": list(result.misconceptions)}  # fmt: skip
+    correct = not result.missed
+    score = item.points * result.fraction
+    return ItemResult(item.id, score, item.points, correct, " ".join(parts), details)
+
+
+def grade_answer(
+    item, answer: Any, *, student: str = "guest", course: str = DEFAULT_COURSE, attempt: int = 0
+) -> ItemResult:
+    """Grade one answer to one item (numeric items use the student's variant)."""
+    if answer is None or (isinstance(answer, str) and not answer.strip()):
+        return _no_answer(item, "No answer given.")
+    if isinstance(item, SingleChoice):
+        return _grade_single(item, answer)
+    if isinstance(item, MultipleChoice):
+        return _grade_multiple(item, answer)
+    if isinstance(item, NumericItem):
+        return _grade_numeric(item, answer, student, course, attempt)
+    return _grade_concepts(item, answer)
+
+
+def grade_submission(
+    bank: Bank, student: str, answers: Mapping[str, Any], *, course: str = DEFAULT_COURSE,
+    attempt: int = 0, items: tuple[str, ...] | None = None,
+) -> SubmissionResult:  # fmt: skip
+    """Grade every item of ``bank`` (or only ``items``) from a student's answers by item id."""
+    chosen = bank.items if items is None else tuple(bank.item(i) for i in items)
+    results = tuple(
+        grade_answer(item, answers.get(item.id), student=student, course=course, attempt=attempt)
+        for item in chosen
+    )
+    known = {item.id for item in chosen}
+    unknown = tuple(sorted(k for k in answers if k not in known))
+    return SubmissionResult(student, attempt, results, unknown)

@@ -1,0 +1,349 @@
+"""The schema of question banks and flashcard decks (pydantic models, validated on load).
+
+A bank (``quizzes/<topic>.yaml``) holds items of four types:
+
+- ``single``: one correct option, answered with its letter (``B``);
+- ``multiple``: several correct options, answered with letters (``["A", "C"]`` or ``"AC"``);
+- ``numeric``: names a registered simlib function (:mod:`simlib.quiz.functions`) and parameter
+  ranges; every student gets a seeded variant and the key is computed, never typed;
+- ``concepts``: free text graded by concepts (phrasings, patterns) and misconceptions.
+
+A deck (``quizzes/cards_<name>.yaml``) holds flashcards (front, back). Every model forbids
+unknown fields, so a misspelt field is an error that names it rather than a silent default.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from simlib.quiz.errors import UnknownItemError
+from simlib.quiz.functions import FUNCTIONS, TRANSFORMS
+
+__all__ = [
+    "LETTERS",
+    "ArgRef",
+    "Bank",
+    "Card",
+    "Concept",
+    "ConceptItem",
+    "Deck",
+    "Item",
+    "Misconception",
+    "Mistake",
+    "MultipleChoice",
+    "NumericItem",
+    "ParamRange",
+    "SingleChoice",
+    "Tolerance",
+    "placeholders",
+]
+
+LETTERS = "ABCDEFGH"
+MAX_RANGE_VALUES = 100_000
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+Name = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")]
+Text = Annotated[str, Field(min_length=1, max_length=4000)]
+Note = Annotated[str, Field(max_length=4000)]
+Phrase = Annotated[str, Field(min_length=1, max_length=300)]
+Number = Annotated[float, Field(allow_inf_nan=False)]
+Scalar = bool | int | Number | Annotated[str, Field(max_length=100)]
+
+
+def placeholders(template: str) -> list[str]:
+    """The ``{name}`` placeholders of a prompt, in order."""
+    return _PLACEHOLDER.findall(template)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class _ItemBase(_Model):
+    id: Slug
+    prompt: Text
+    points: float = Field(1.0, gt=0, le=100)
+    tags: tuple[Slug, ...] = ()
+    hint: Note = ""
+    explanation: Note = ""
+
+
+def _letter_index(letter: str, options: tuple[str, ...]) -> int:
+    index = LETTERS.find(letter) if len(letter) == 1 else -1
+    if index < 0 or index >= len(options):
+        raise ValueError(
+            f"{letter!r} is not an option letter; use one of {LETTERS[: len(options)]}"
+        )
+    return index
+
+
+class SingleChoice(_ItemBase):
+    """One correct option, answered with its letter."""
+
+    type: Literal["single"]
+    options: tuple[Text, ...] = Field(min_length=2, max_length=len(LETTERS))
+    answer: str
+    feedback: dict[str, Note] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check_letters(self) -> SingleChoice:
+        _letter_index(self.answer, self.options)
+        for letter in self.feedback:
+            _letter_index(letter, self.options)
+        return self
+
+
+class MultipleChoice(_ItemBase):
+    """Several correct options; partial credit for each right pick less each wrong one."""
+
+    type: Literal["multiple"]
+    options: tuple[Text, ...] = Field(min_length=2, max_length=len(LETTERS))
+    answer: tuple[str, ...] = Field(min_length=1, max_length=len(LETTERS))
+    feedback: dict[str, Note] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check_letters(self) -> MultipleChoice:
+        for letter in (*self.answer, *self.feedback):
+            _letter_index(letter, self.options)
+        if len(set(self.answer)) != len(self.answer):
+            raise ValueError(f"answer lists a letter twice: {list(self.answer)}")
+        return self
+
+
+class ParamRange(_Model):
+    """The values a parameter may take: a list, or ``min`` to ``max`` in steps of ``step``."""
+
+    values: tuple[Number, ...] | None = Field(None, min_length=1, max_length=1000)
+    min: Number | None = None
+    max: Number | None = None
+    step: Number | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _one_form(self) -> ParamRange:
+        bounds = (self.min, self.max, self.step)
+        if self.values is not None:
+            if any(b is not None for b in bounds):
+                raise ValueError("give either values or min/max/step, not both")
+        elif any(b is None for b in bounds):
+            raise ValueError("give values: [..] or all of min, max and step")
+        elif self.max < self.min:
+            raise ValueError(f"max {self.max} is below min {self.min}; swap them")
+        elif (self.max - self.min) / self.step >= MAX_RANGE_VALUES:
+            raise ValueError(f"the range has over {MAX_RANGE_VALUES} values; use a larger step")
+        return self
+
+    @property
+    def integer(self) -> bool:
+        numbers = self.values if self.values is not None else (self.min, self.step)
+        return all(float(v).is_integer() for v in numbers)
+
+
+class ArgRef(_Model):
+    """A function argument taken from a parameter, times ``scale`` (display unit -> SI)."""
+
+    param: Name
+    scale: Number = 1.0
+
+
+class Tolerance(_Model):
+    """How close a numeric answer must be: one of relative, absolute or significant figures."""
+
+    relative: float | None = Field(None, gt=0, lt=1)
+    absolute: float | None = Field(None, ge=0, allow_inf_nan=False)
+    sigfigs: int | None = Field(None, ge=1, le=12)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Tolerance:
+        given = [v for v in (self.relative, self.absolute, self.sigfigs) if v is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of relative, absolute or sigfigs")
+        return self
+
+
+class Mistake(_Model):
+    """A known mistake, computed: other arguments, another field, a factor or a transform."""
+
+    feedback: Text
+    transform: str | None = None
+    override: dict[Name, Scalar] = Field(default_factory=dict)
+    scale_args: dict[Name, Number] = Field(default_factory=dict)
+    field: Name | None = None
+    answer_factor: Number | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> Mistake:
+        if self.transform is not None and self.transform not in TRANSFORMS:
+            raise ValueError(f"transform {self.transform!r} is unknown; use one of {sorted(TRANSFORMS)}")
+        if not (self.transform or self.override or self.scale_args or self.field) and (
+            self.answer_factor is None
+        ):
+            raise ValueError("say what the mistake is: transform, override, scale_args, field or answer_factor")
+        return self
+
+
+def _check_numeric_names(item: NumericItem) -> None:
+    spec = FUNCTIONS.get(item.function)
+    if spec is None:
+        raise ValueError(f"function {item.function!r} is not registered; use one of {sorted(FUNCTIONS)}")
+    fields = spec.fields
+    for field in [item.field] + [m.field for m in item.mistakes]:
+        if field is not None and field not in fields:
+            raise ValueError(f"{item.function} has no field {field!r}; use one of {list(fields)}")
+    if item.field is None and fields:
+        raise ValueError(f"{item.function} returns several fields; add field: one of {list(fields)}")
+    names = set(item.args).union(*(m.override for m in item.mistakes), *(m.scale_args for m in item.mistakes))
+    unknown = sorted(names - set(spec.arguments))
+    missing = [a for a in spec.required if a not in item.args]
+    if unknown or missing:
+        raise ValueError(
+            f"{item.function} takes {list(spec.arguments)}: unknown argument(s) {unknown}, "
+            f"missing argument(s) {missing}"
+        )
+
+
+class NumericItem(_ItemBase):
+    """A number computed by a registered simlib function for each student's variant."""
+
+    type: Literal["numeric"]
+    function: str
+    field: Name | None = None
+    params: dict[Name, ParamRange] = Field(min_length=1, max_length=12)
+    args: dict[Name, ArgRef | Scalar]
+    answer_scale: Number = 1.0
+    unit: Annotated[str, Field(max_length=40)] = ""
+    tolerance: Tolerance = Tolerance(relative=0.01)
+    mistakes: tuple[Mistake, ...] = Field((), max_length=12)
+
+    @model_validator(mode="after")
+    def _check_names(self) -> NumericItem:
+        _check_numeric_names(self)
+        unknown = [p for p in placeholders(self.prompt) if p not in self.params]
+        if unknown:
+            raise ValueError(f"prompt uses {unknown} but params define only {list(self.params)}")
+        used = {a.param for a in self.args.values() if isinstance(a, ArgRef)}
+        bad = sorted(used - set(self.params))
+        if bad:
+            raise ValueError(f"args refer to undefined param(s) {bad}; define them under params")
+        unused = sorted(set(self.params) - used - set(placeholders(self.prompt)))
+        if unused:
+            raise ValueError(f"param(s) {unused} are neither in the prompt nor in args; remove them")
+        return self
+
+
+def _compile(pattern: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"pattern {pattern!r} is not a valid regular expression: {exc}") from None
+    return pattern
+
+
+class Concept(_Model):
+    """One idea an answer should contain, recognised by phrasings or regular expressions."""
+
+    id: Slug
+    name: Text
+    phrasings: tuple[Phrase, ...] = Field((), max_length=100)
+    patterns: tuple[Phrase, ...] = Field((), max_length=50)
+    feedback: Note = ""
+
+    @field_validator("patterns")
+    @classmethod
+    def _valid_patterns(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(_compile(p) for p in patterns)
+
+    @model_validator(mode="after")
+    def _recognisable(self) -> Concept:
+        if not self.phrasings and not self.patterns:
+            raise ValueError(f"concept {self.id!r} needs at least one phrasing or pattern")
+        return self
+
+
+class Misconception(Concept):
+    """A wrong idea: when found, its feedback is given and the concepts it contradicts drop."""
+
+    name: Note = ""
+    cancels: tuple[Slug, ...] = ()
+
+
+class ConceptItem(_ItemBase):
+    """Free text scored as "N/M concepts", naming the missed ones."""
+
+    type: Literal["concepts"]
+    concepts: tuple[Concept, ...] = Field(min_length=1, max_length=8)
+    misconceptions: tuple[Misconception, ...] = Field((), max_length=20)
+    model_answer: Note = ""
+
+    @model_validator(mode="after")
+    def _check_ids(self) -> ConceptItem:
+        ids = [c.id for c in self.concepts]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"concept ids repeat: {ids}")
+        for m in self.misconceptions:
+            bad = [c for c in m.cancels if c not in ids]
+            if bad:
+                raise ValueError(f"misconception {m.id!r} cancels unknown concept(s) {bad}; use {ids}")
+        return self
+
+
+Item = Annotated[
+    SingleChoice | MultipleChoice | NumericItem | ConceptItem, Field(discriminator="type")
+]
+
+
+def _unique(ids: list[str], what: str) -> None:
+    seen: set[str] = set()
+    for i in ids:
+        if i in seen:
+            raise ValueError(f"{what} id {i!r} appears twice; ids must be unique")
+        seen.add(i)
+
+
+class Bank(_Model):
+    """A question bank: one topic, its items, and the notebook it belongs to."""
+
+    kind: Literal["bank"] = "bank"
+    topic: Slug
+    title: Text
+    notebook: Annotated[str, Field(pattern=r"^\d\d$")] | None = None
+    items: tuple[Item, ...] = Field(min_length=1, max_length=500)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Bank:
+        _unique([item.id for item in self.items], "item")
+        return self
+
+    def item(self, item_id: str) -> Any:
+        """The item with id ``item_id``; :class:`UnknownItemError` (a KeyError) if none."""
+        for item in self.items:
+            if item.id == item_id:
+                return item
+        ids = ", ".join(i.id for i in self.items)
+        raise UnknownItemError(f"bank {self.topic!r} has no item {item_id!r}; its items: {ids}")
+
+
+class Card(_Model):
+    """A flashcard: a question on the front, the answer on the back."""
+
+    id: Slug
+    front: Text
+    back: Text
+    tags: tuple[Slug, ...] = ()
+
+
+class Deck(_Model):
+    """A flashcard deck, reviewed with FSRS spaced repetition."""
+
+    kind: Literal["deck"]
+    name: Slug
+    title: Text
+    cards: tuple[Card, ...] = Field(min_length=1, max_length=2000)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Deck:
+        _unique([card.id for card in self.cards], "card")
+        return self
