@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 
 from simlib.cli.output import add_json_flag, emit, positive_float, positive_int
 
@@ -35,6 +37,20 @@ def register(sub) -> None:
         "--hidden", default="128", help="hidden layer widths, comma-separated (default 128)"
     )
     dp.add_argument("--seed", type=int, default=0, help="seed for data and weights (default 0)")
+    ck = dp.add_argument_group("checkpoints (orbax)")
+    ck.add_argument("--checkpoint-dir", help="save checkpoints in this folder")
+    ck.add_argument(
+        "--checkpoint-every", type=positive_int, default=None, metavar="K",
+        help="save after every K-th step (default 5 when --checkpoint-dir is given)",
+    )  # fmt: skip
+    ck.add_argument(
+        "--fail-at-step", type=positive_int, default=None, metavar="F",
+        help="stop right after step F as a crash would (exit status 3)",
+    )  # fmt: skip
+    ck.add_argument(
+        "--resume", action="store_true",
+        help="continue from the newest finished checkpoint in --checkpoint-dir",
+    )  # fmt: skip
     add_json_flag(dp)
     dp.set_defaults(handler=run_dp)
     for name in STRATEGY_MODULES:
@@ -64,19 +80,47 @@ def _check_devices(devices: int, batch: int) -> None:
     check_divisible("--batch", batch, devices, "--devices")
 
 
+def _checkpoint(args):
+    """The CheckpointConfig the flags ask for, or None; flags that need a folder say so."""
+    from simlib.errors import ConfigError
+
+    if not args.checkpoint_dir:
+        for flag, value in (("--checkpoint-every", args.checkpoint_every),
+                            ("--fail-at-step", args.fail_at_step), ("--resume", args.resume)):
+            if value:
+                raise ConfigError(f"{flag} needs --checkpoint-dir DIR to say where checkpoints go")
+        return None  # fmt: skip
+    if args.fail_at_step is not None and args.fail_at_step > args.steps:
+        raise ConfigError(
+            f"--fail-at-step {args.fail_at_step} is after the last step ({args.steps}); "
+            f"use a step from 1 to {args.steps}"
+        )
+    from simlib.engine.checkpoint import CheckpointConfig
+
+    return CheckpointConfig(args.checkpoint_dir, args.checkpoint_every or 5, resume=args.resume,
+                            fail_at_step=args.fail_at_step)  # fmt: skip
+
+
 def run_dp(args) -> int:
     devices = 1 if args.style == "single" else args.devices
     _check_devices(devices, args.batch)
     hidden = _hidden(args.hidden)
+    checkpoint = _checkpoint(args)
     from simlib.engine.devices import request_devices
 
     request_devices(devices)  # before anything else starts JAX's backend
+    from simlib.engine.checkpoint import SimulatedCrash
     from simlib.engine.report import dp_summary, dp_text
 
-    result = dp_summary(
-        style=args.style, devices=devices, steps=args.steps, batch_size=args.batch,
-        learning_rate=args.lr, microbatches=args.microbatches, dataset=args.dataset,
-        hidden=hidden, seed=args.seed,
-    )  # fmt: skip
+    try:
+        result = dp_summary(
+            style=args.style, devices=devices, steps=args.steps, batch_size=args.batch,
+            learning_rate=args.lr, microbatches=args.microbatches, dataset=args.dataset,
+            hidden=hidden, seed=args.seed, checkpoint=checkpoint,
+        )  # fmt: skip
+    except SimulatedCrash as crash:  # die now, like a crashed machine: no clean-up, no waiting
+        print(f"simlib: {crash}", file=sys.stderr, flush=True)
+        sys.stdout.flush()
+        os._exit(3)
     emit(result, args.json, dp_text)
     return 0

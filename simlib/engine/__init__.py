@@ -4,6 +4,7 @@ Importing this package imports JAX. Call ``request_devices(n)`` before anything 
 JAX, so that ``n`` virtual CPU devices can still be created when no accelerator is present.
 """
 
+from simlib.engine.checkpoint import CheckpointConfig, Checkpointer, SimulatedCrash
 from simlib.engine.comms import (
     COLLECTIVE_KINDS,
     Collective,
@@ -39,6 +40,7 @@ from simlib.engine.model import (
     loss_fn,
     param_bytes,
     param_count,
+    param_sha256,
     sgd_update,
     tree_max_abs_diff,
 )
@@ -46,8 +48,11 @@ from simlib.engine.pitfalls import shard_map_gradient_scale
 
 __all__ = [
     "COLLECTIVE_KINDS",
+    "CheckpointConfig",
+    "Checkpointer",
     "DATASETS",
     "STYLES",
+    "SimulatedCrash",
     "Collective",
     "CompileCounter",
     "DPConfig",
@@ -69,6 +74,7 @@ __all__ = [
     "make_step",
     "param_bytes",
     "param_count",
+    "param_sha256",
     "request_devices",
     "ring_bytes_sent",
     "sgd_update",

@@ -11,6 +11,8 @@ JAX reports every backend compilation as a ``jax.monitoring`` duration event
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import jax.monitoring
 
 __all__ = ["BACKEND_COMPILE_EVENT", "CompileCounter"]
@@ -24,9 +26,19 @@ class CompileCounter:
     def __init__(self) -> None:
         self.count = 0
         self.seconds = 0.0
+        self._ignoring = False
+
+    @contextmanager
+    def ignoring(self):
+        """Inside this block compilations are not counted (e.g. a checkpoint's host copies)."""
+        self._ignoring = True
+        try:
+            yield self
+        finally:
+            self._ignoring = False
 
     def _listen(self, event: str, duration_s: float, **_) -> None:
-        if event == BACKEND_COMPILE_EVENT:
+        if event == BACKEND_COMPILE_EVENT and not self._ignoring:
             self.count += 1
             self.seconds += duration_s
 

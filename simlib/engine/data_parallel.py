@@ -35,10 +35,19 @@ import numpy as np
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
+from simlib.engine.checkpoint import CheckpointConfig, Checkpointer
 from simlib.engine.compilation import CompileCounter
 from simlib.engine.data import DATASETS, global_batches, load_dataset, shard
 from simlib.engine.devices import make_mesh, request_devices
-from simlib.engine.model import accuracy, init_mlp, loss_fn, param_bytes, param_count, sgd_update
+from simlib.engine.model import (
+    accuracy,
+    init_mlp,
+    loss_fn,
+    param_bytes,
+    param_count,
+    param_sha256,
+    sgd_update,
+)
 from simlib.errors import ConfigError, check_divisible, check_positive
 
 __all__ = [
@@ -102,6 +111,7 @@ class TrainReport:
     hlo_text: str = field(repr=False)
     final_accuracy: float
     compiles_during_steps: int = 0
+    resumed_from_step: int = 0
 
     @property
     def final_loss(self) -> float:
@@ -109,7 +119,8 @@ class TrainReport:
 
     @property
     def median_step_seconds(self) -> float:
-        return statistics.median(self.step_seconds)
+        """Median wall time of the steps run in this process (nan if none ran)."""
+        return statistics.median(self.step_seconds) if self.step_seconds else float("nan")
 
     @property
     def param_count(self) -> int:
@@ -118,6 +129,10 @@ class TrainReport:
     @property
     def param_bytes(self) -> int:
         return param_bytes(self.params)
+
+    @property
+    def param_sha256(self) -> str:
+        return param_sha256(self.params)
 
 
 def accumulated_grads(params, x, y, microbatches: int):
@@ -247,7 +262,11 @@ def make_step(style: str, devices: Sequence, learning_rate: float, microbatches:
 
 
 def train_data_parallel(
-    config: DPConfig, *, devices: Sequence | None = None, progress: bool = False
+    config: DPConfig,
+    *,
+    devices: Sequence | None = None,
+    progress: bool = False,
+    checkpoint: CheckpointConfig | None = None,
 ) -> TrainReport:
     """Train the MLP on ``config.dataset`` with data parallelism in ``config.style``.
 
@@ -259,10 +278,12 @@ def train_data_parallel(
         config: style, device count, steps, global batch, learning rate, microbatches, ...
         devices: devices to use; default ``request_devices(config.devices)``.
         progress: show a tqdm progress bar over the steps.
+        checkpoint: save every K steps with orbax, resume, or crash on purpose
+            (``simlib.engine.checkpoint``); raises ``SimulatedCrash`` at ``fail_at_step``.
 
     Returns:
         A ``TrainReport`` with the loss of every step, the final parameters (host numpy),
-        the compile time, every step's wall time and the compiled program's HLO text.
+        the compile time, the wall time of every step run here and the compiled program's HLO.
 
     Example:
         >>> report = train_data_parallel(DPConfig(style="pmap", devices=8))  # doctest: +SKIP
@@ -276,25 +297,30 @@ def train_data_parallel(
     sizes = (data.num_features, *config.hidden, data.num_classes)
     host_params = jax.tree.map(np.asarray, init_mlp(jax.random.key(config.seed), sizes))
     batches = global_batches(data, config.batch_size, config.steps, seed=config.seed)
+    saver = Checkpointer(checkpoint, config) if checkpoint else None
+    first, host_params, losses = saver.restore(host_params) if saver else (0, host_params, [])
 
     plan = make_step(config.style, devices, config.learning_rate, config.microbatches)
     params = plan.params(host_params)
-    placed = [plan.batch(x, y) for x, y in batches]
+    placed = [plan.batch(x, y) for x, y in batches[first:]]
     start = time.perf_counter()
-    compiled = plan.step.lower(params, *placed[0]).compile()
+    compiled = plan.step.lower(params, *plan.batch(*batches[0])).compile()
     compile_seconds = time.perf_counter() - start
 
-    losses, step_seconds = [], []
+    steps = _progress(placed, progress, f"{config.style} x{config.devices}", first)
+    step_seconds = []
     with CompileCounter() as compiles:
-        for x, y in _progress(placed, progress, f"{config.style} x{config.devices}"):
+        for number, (x, y) in enumerate(steps, start=first + 1):
             start = time.perf_counter()
             params, loss = compiled(params, x, y)
-            loss = float(np.asarray(jax.block_until_ready(loss)).reshape(-1)[0])
+            losses.append(float(np.asarray(jax.block_until_ready(loss)).reshape(-1)[0]))
             step_seconds.append(time.perf_counter() - start)
-            losses.append(loss)
-
+            if saver:
+                with compiles.ignoring():
+                    saver.after_step(number, lambda: plan.unreplicate(params), losses)
+    if saver:
+        saver.close()
     final = plan.unreplicate(params)
-
     return TrainReport(
         config=config,
         losses=tuple(losses),
@@ -304,12 +330,13 @@ def train_data_parallel(
         hlo_text=compiled.as_text(),
         final_accuracy=accuracy(final, data.x, data.y),
         compiles_during_steps=compiles.count,
+        resumed_from_step=first,
     )
 
 
-def _progress(items, enabled: bool, label: str):
+def _progress(items, enabled: bool, label: str, done: int = 0):
     if not enabled:
         return items
     from tqdm.auto import tqdm
 
-    return tqdm(items, desc=label, unit="step", leave=False)
+    return tqdm(items, desc=label, unit="step", leave=False, initial=done, total=done + len(items))

@@ -25,6 +25,7 @@ __all__ = [
     "loss_fn",
     "param_bytes",
     "param_count",
+    "param_sha256",
     "sgd_update",
     "tree_max_abs_diff",
 ]
@@ -99,6 +100,18 @@ def param_count(params) -> int:
 def param_bytes(params) -> int:
     """Bytes of a parameter tree (what a full gradient all-reduce must carry)."""
     return int(sum(np.size(x) * np.dtype(x.dtype).itemsize for x in jax.tree.leaves(params)))
+
+
+def param_sha256(params) -> str:
+    """SHA-256 of every leaf's bytes (C order, in tree order): equal iff bitwise identical."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for leaf in jax.tree.leaves(params):
+        array = np.ascontiguousarray(np.asarray(leaf))
+        digest.update(f"{array.dtype.str}{array.shape}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
 
 
 def tree_max_abs_diff(a, b) -> float:

@@ -38,19 +38,22 @@ def report_fields(report: TrainReport) -> dict[str, Any]:
         "median_step_seconds": report.median_step_seconds,
         "compile_seconds": report.compile_seconds,
         "compiles_during_steps": report.compiles_during_steps,
+        "resumed_from_step": report.resumed_from_step,
+        "param_sha256": report.param_sha256,
     }
 
 
-def dp_summary(*, style: str, devices: int, **config) -> dict[str, Any]:
+def dp_summary(*, style: str, devices: int, checkpoint=None, **config) -> dict[str, Any]:
     """Train ``style`` on ``devices`` devices and the single-device reference; compare them.
 
-    Keyword arguments are ``DPConfig`` fields (steps, batch_size, learning_rate, ...).
+    Keyword arguments are ``DPConfig`` fields (steps, batch_size, learning_rate, ...);
+    ``checkpoint`` is a ``CheckpointConfig`` for the main run (the reference never checkpoints).
     Adds ``max_abs_param_diff_vs_single`` and ``platform`` to ``report_fields``.
     """
     cfg = DPConfig(style=style, devices=devices, **config)
     devs = request_devices(cfg.devices)
-    report = train_data_parallel(cfg, devices=devs)
-    if style == "single":
+    report = train_data_parallel(cfg, devices=devs, checkpoint=checkpoint)
+    if style == "single" and checkpoint is None:
         reference = report
     else:
         reference = train_data_parallel(DPConfig(style="single", devices=1, **config))
@@ -70,8 +73,11 @@ def dp_text(r: Mapping[str, Any]) -> str:
         f"  parameters: {r['param_count']:,} ({r['param_bytes']:,} bytes); "
         f"max |difference| from single device: {r['max_abs_param_diff_vs_single']:.2e}",
         f"  compile {r['compile_seconds'] * 1e3:.0f} ms, "
-        f"median step {r['median_step_seconds'] * 1e3:.2f} ms",
+        f"median step {r['median_step_seconds'] * 1e3:.2f} ms; parameters sha256 "
+        f"{r['param_sha256'][:16]}...",
     ]
+    if r["resumed_from_step"]:
+        lines.insert(1, f"  resumed from the checkpoint of step {r['resumed_from_step']}")
     if not r["collectives"]:
         lines.append("  collectives: none (one device sends nothing)")
     for c in r["collectives"]:

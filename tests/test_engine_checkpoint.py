@@ -1,0 +1,106 @@
+"""Checkpoints with orbax: crash, resume, bitwise-identical parameters (issue 6, item 4)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from simlib.engine import (
+    CheckpointConfig,
+    DPConfig,
+    SimulatedCrash,
+    param_sha256,
+    request_devices,
+    train_data_parallel,
+)
+from simlib.errors import ConfigError
+
+CFG = DPConfig(style="shard_map", devices=4, steps=12, batch_size=64)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted():
+    request_devices(8)
+    return train_data_parallel(CFG)
+
+
+def test_crash_then_resume_is_bitwise_identical(tmp_path, uninterrupted):
+    with pytest.raises(SimulatedCrash) as crash:
+        train_data_parallel(CFG, checkpoint=CheckpointConfig(tmp_path, 4, fail_at_step=6))
+    assert (crash.value.step, crash.value.last_checkpoint) == (6, 4)
+    resumed = train_data_parallel(CFG, checkpoint=CheckpointConfig(tmp_path, 4, resume=True))
+    assert resumed.resumed_from_step == 4
+    assert len(resumed.step_seconds) == 8  # steps 5..12 ran in the resumed process
+    assert resumed.losses == uninterrupted.losses
+    assert param_sha256(resumed.params) == param_sha256(uninterrupted.params)
+    assert resumed.param_sha256 != param_sha256(train_data_parallel(
+        DPConfig(style="shard_map", devices=4, steps=11, batch_size=64)).params)  # fmt: skip
+
+
+def test_resume_on_other_devices_and_style(tmp_path, uninterrupted):
+    """The checkpoint holds unsharded parameters: it can continue on 2 devices with pmap."""
+    with pytest.raises(SimulatedCrash):
+        train_data_parallel(CFG, checkpoint=CheckpointConfig(tmp_path, 3, fail_at_step=7))
+    other = DPConfig(style="pmap", devices=2, steps=12, batch_size=64)
+    resumed = train_data_parallel(other, checkpoint=CheckpointConfig(tmp_path, 3, resume=True))
+    assert resumed.resumed_from_step == 6
+    np.testing.assert_allclose(resumed.losses, uninterrupted.losses, rtol=1e-5)
+
+
+def test_a_half_written_checkpoint_is_never_read(tmp_path, uninterrupted):
+    with pytest.raises(SimulatedCrash):
+        train_data_parallel(CFG, checkpoint=CheckpointConfig(tmp_path, 4, fail_at_step=9))
+    partial = tmp_path / "12.orbax-checkpoint-tmp" / "state"  # as a crash mid-write leaves it
+    partial.mkdir(parents=True)
+    (partial / "garbage").write_bytes(b"\x00not a checkpoint")
+    resumed = train_data_parallel(CFG, checkpoint=CheckpointConfig(tmp_path, 4, resume=True))
+    assert resumed.resumed_from_step == 8
+    assert resumed.param_sha256 == param_sha256(uninterrupted.params)
+
+
+def test_resuming_a_different_run_is_refused(tmp_path):
+    with pytest.raises(SimulatedCrash):
+        train_data_parallel(CFG, checkpoint=CheckpointConfig(tmp_path, 2, fail_at_step=3))
+    other = DPConfig(style="shard_map", devices=4, steps=12, batch_size=64, learning_rate=0.2)
+    with pytest.raises(ConfigError, match=r"learning_rate=0.1, not 0.2"):
+        train_data_parallel(other, checkpoint=CheckpointConfig(tmp_path, 2, resume=True))
+
+
+def _cli(*args, timeout=300):
+    env = {k: v for k, v in os.environ.items() if k != "JAX_NUM_CPU_DEVICES"}
+    cmd = [sys.executable, "-m", "simlib", "engine", "dp", "--style", "pmap", "--devices", "4",
+           "--steps", "20", "--batch", "64", *args]  # fmt: skip
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def test_cli_crash_during_a_checkpoint_write_and_resume(tmp_path):
+    plain = json.loads(_cli("--json").stdout)
+    ck = ["--checkpoint-dir", str(tmp_path), "--checkpoint-every", "5"]
+    crashed = _cli(*ck, "--fail-at-step", "10", "--json")  # step 10's checkpoint is in flight
+    assert crashed.returncode == 3 and crashed.stdout == ""
+    assert "simulated crash after step 10" in crashed.stderr and "--resume" in crashed.stderr
+    finished = sorted(p.name for p in tmp_path.iterdir() if p.name.isdigit())
+    assert finished[0] == "5"
+    resumed = json.loads(_cli(*ck, "--resume", "--json").stdout)
+    assert resumed["resumed_from_step"] in (5, 10)
+    assert resumed["param_sha256"] == plain["param_sha256"]
+    assert resumed["losses"] == plain["losses"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--resume"], "--resume needs --checkpoint-dir DIR"),
+        (["--checkpoint-every", "3"], "--checkpoint-every needs --checkpoint-dir DIR"),
+        (["--checkpoint-dir", "x", "--fail-at-step", "30"], "--fail-at-step 30 is after the last"),
+    ],
+)
+def test_cli_checkpoint_flag_errors(args, message):
+    proc = _cli(*args, timeout=60)
+    assert proc.returncode == 2 and message in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
