@@ -24,6 +24,7 @@ before the single all-reduce: same update, ``1/k`` of the activation memory.
 
 from __future__ import annotations
 
+import functools
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -317,7 +318,7 @@ def train_data_parallel(
             step_seconds.append(time.perf_counter() - start)
             if saver:
                 with compiles.ignoring():
-                    saver.after_step(number, lambda: plan.unreplicate(params), losses)
+                    saver.after_step(number, functools.partial(plan.unreplicate, params), losses)
     if saver:
         saver.close()
     final = plan.unreplicate(params)
