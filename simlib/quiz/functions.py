@@ -85,6 +85,11 @@ FUNCTIONS: dict[str, FunctionSpec] = {
         ("seconds", "latency_seconds", "bandwidth_seconds", "bytes_per_server", "bytes_total"),
         "parameter-server push (and pull) time and traffic",
     ),
+    "byteps_seconds": FunctionSpec(
+        "simlib.sim", "byteps_seconds",
+        ("workers", "cpu_servers", "model_bytes", "bandwidth_bytes_per_s"), (), (),
+        "BytePS optimal communication time with k extra CPU servers",
+    ),
     "pipeline_cost": FunctionSpec(
         "simlib.sim", "pipeline_cost", ("stages", "microbatches"),
         ("forward_s", "backward_s", "interleave", "schedule"),

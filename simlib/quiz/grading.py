@@ -127,7 +127,8 @@ def _grade_multiple(item: MultipleChoice, answer: Any) -> ItemResult:
         missed = ", ".join(sorted(key - chosen)) or "none"
         extra = ", ".join(sorted(wrong)) or "none"
         notes = " ".join(item.feedback[x] for x in sorted(wrong | (key - chosen)) if x in item.feedback)
-        text = f"Partly right: the answer is {expected}; missed {missed}; wrongly chosen {extra}. {notes}"
+        verdict = "Partly right" if fraction > 0 else "Not quite"
+        text = f"{verdict}: the answer is {expected}; missed {missed}; wrongly chosen {extra}. {notes}"
     details = {"answer": sorted(key), "chosen": sorted(chosen)}
     return ItemResult(item.id, item.points * fraction, item.points, correct, text.strip(), details)
 
@@ -157,16 +158,24 @@ def _grade_numeric(item: NumericItem, answer: Any, student: str, course: str, at
         text = f"Correct: {expected}. {item.explanation}".strip()
         return ItemResult(item.id, item.points, item.points, True, text, details)
     text = f"Not quite: you gave {format_number(value)}{unit}; the answer is {expected}."
+    matched = _matching_mistakes(item, variant, value)
+    if matched:
+        text += " " + " Or: ".join(item.mistakes[i].feedback for i in matched)
+        details = {**details, "mistakes": matched}
+    elif item.explanation:
+        text += f" {item.explanation}"
+    return ItemResult(item.id, 0.0, item.points, False, text.strip(), details)
+
+
+def _matching_mistakes(item: NumericItem, variant, value: float) -> list[int]:
+    """Indices of the known mistakes whose computed value matches ``value`` (not the key)."""
+    matched = []
     for index, mistake in enumerate(item.mistakes):
         wrong = mistake_value(item, variant, mistake)
         if math.isfinite(wrong) and not within(wrong, variant.key, item.tolerance):
             if within(value, wrong, item.tolerance):
-                text += f" {mistake.feedback}"
-                details = {**details, "mistake": index}
-                break
-    else:
-        text += f" {item.explanation}" if item.explanation else ""
-    return ItemResult(item.id, 0.0, item.points, False, text.strip(), details)
+                matched.append(index)
+    return matched
 
 
 def _grade_concepts(item: ConceptItem, answer: Any) -> ItemResult:

@@ -54,6 +54,16 @@ Number = Annotated[float, Field(allow_inf_nan=False)]
 Scalar = bool | int | Number | Annotated[str, Field(max_length=100)]
 
 
+_NUMERIC_TEXT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
+
+
+def _numbers_from_text(values: Any) -> Any:
+    """YAML 1.1 reads ``1.0e10`` (no sign in the exponent) as text: read it as the number."""
+    if not isinstance(values, dict):
+        return values
+    return {k: float(v) if isinstance(v, str) and _NUMERIC_TEXT.match(v) else v for k, v in values.items()}
+
+
 def placeholders(template: str) -> list[str]:
     """The ``{name}`` placeholders of a prompt, in order."""
     return _PLACEHOLDER.findall(template)
@@ -174,6 +184,11 @@ class Mistake(_Model):
     field: Name | None = None
     answer_factor: Number | None = None
 
+    @field_validator("override", mode="before")
+    @classmethod
+    def _override_numbers(cls, value: Any) -> Any:
+        return _numbers_from_text(value)
+
     @model_validator(mode="after")
     def _something(self) -> Mistake:
         if self.transform is not None and self.transform not in TRANSFORMS:
@@ -217,6 +232,11 @@ class NumericItem(_ItemBase):
     unit: Annotated[str, Field(max_length=40)] = ""
     tolerance: Tolerance = Tolerance(relative=0.01)
     mistakes: tuple[Mistake, ...] = Field((), max_length=12)
+
+    @field_validator("args", mode="before")
+    @classmethod
+    def _arg_numbers(cls, value: Any) -> Any:
+        return _numbers_from_text(value)
 
     @model_validator(mode="after")
     def _check_names(self) -> NumericItem:
