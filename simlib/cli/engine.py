@@ -9,7 +9,7 @@ import sys
 from simlib.cli.output import add_json_flag, emit, positive_float, positive_int
 
 # Modules that add more strategies under `simlib engine`; each defines ``register(groups)``.
-STRATEGY_MODULES: tuple[str, ...] = ()
+STRATEGY_MODULES: tuple[str, ...] = ("simlib.cli.engine_parallel",)
 
 
 def register(sub) -> None:

@@ -86,3 +86,100 @@ __all__ = [
     "tree_max_abs_diff",
     "train_data_parallel",
 ]
+
+# Model parallelism: tensor, pipeline, ZeRO, memory per device, several processes.
+from simlib.engine.launch import (  # noqa: E402
+    LaunchConfig,
+    LaunchError,
+    LaunchResult,
+    check_port,
+    free_port,
+    initialize_from_env,
+    launch,
+)
+from simlib.engine.memory import (  # noqa: E402
+    MEMORY_CATEGORIES,
+    MemoryPerDevice,
+    measure_memory,
+    memory_model,
+    shard_bytes,
+)
+from simlib.engine.parallel_report import (  # noqa: E402
+    pp_summary,
+    strategy_fields,
+    strategy_text,
+    tp_summary,
+    zero_summary,
+)
+from simlib.engine.pipeline import (  # noqa: E402
+    PP_SCHEDULES,
+    PPConfig,
+    gpipe_ticks,
+    measure_bubble,
+    pp_collectives,
+    stack_stages,
+    train_pipeline,
+    unstack_stages,
+)
+from simlib.engine.strategy import (  # noqa: E402
+    OPTIMIZERS,
+    StrategyReport,
+    TrainSettings,
+    compare_collectives,
+    reference_train,
+)
+from simlib.engine.tensor_parallel import (  # noqa: E402
+    TPConfig,
+    tp_collectives,
+    tp_specs,
+    train_tensor_parallel,
+)
+from simlib.engine.zero import (  # noqa: E402
+    ZERO_STAGES,
+    ZeROConfig,
+    train_zero,
+    zero_collectives,
+    zero_spec,
+)
+
+__all__ += [
+    "LaunchConfig",
+    "LaunchError",
+    "LaunchResult",
+    "MEMORY_CATEGORIES",
+    "MemoryPerDevice",
+    "OPTIMIZERS",
+    "PPConfig",
+    "PP_SCHEDULES",
+    "StrategyReport",
+    "TPConfig",
+    "TrainSettings",
+    "ZERO_STAGES",
+    "ZeROConfig",
+    "check_port",
+    "compare_collectives",
+    "free_port",
+    "gpipe_ticks",
+    "initialize_from_env",
+    "launch",
+    "measure_bubble",
+    "measure_memory",
+    "memory_model",
+    "pp_collectives",
+    "pp_summary",
+    "reference_train",
+    "shard_bytes",
+    "stack_stages",
+    "strategy_fields",
+    "strategy_text",
+    "tp_collectives",
+    "tp_specs",
+    "tp_summary",
+    "train_pipeline",
+    "train_tensor_parallel",
+    "train_zero",
+    "unstack_stages",
+    "zero_collectives",
+    "zero_spec",
+    "zero_summary",
+]
