@@ -75,7 +75,7 @@ def tree_levels(ranks: int) -> int:
 def _check_common(ranks, nbytes, bandwidth_bytes_per_s, latency_s, gamma_s_per_byte):
     check_count("ranks", ranks, 1)
     check_number("nbytes", nbytes)
-    check_number("bandwidth_bytes_per_s", bandwidth_bytes_per_s, strict=True)
+    check_number("bandwidth_bytes_per_s", bandwidth_bytes_per_s, strict=True, allow_inf=True)
     check_number("latency_s", latency_s)
     check_number("gamma_s_per_byte", gamma_s_per_byte)
 

@@ -75,9 +75,10 @@ def ps_cost(
     n = check_count("workers", workers, 1)
     k = check_count("servers", servers, 1)
     m = check_number("model_bytes", model_bytes)
-    b_w = check_number("worker_bandwidth_bytes_per_s", worker_bandwidth_bytes_per_s, strict=True)
+    b_w = check_number("worker_bandwidth_bytes_per_s", worker_bandwidth_bytes_per_s, strict=True,
+                       allow_inf=True)
     b_s = b_w if server_bandwidth_bytes_per_s is None else check_number(
-        "server_bandwidth_bytes_per_s", server_bandwidth_bytes_per_s, strict=True
+        "server_bandwidth_bytes_per_s", server_bandwidth_bytes_per_s, strict=True, allow_inf=True
     )  # fmt: skip
     check_number("latency_s", latency_s)
     worker_s, server_s = m / b_w, n * m / (k * b_s)
@@ -117,5 +118,5 @@ def byteps_seconds(
     n = check_count("workers", workers, 2)
     k = min(check_count("cpu_servers", cpu_servers, 0), n)
     m = check_number("model_bytes", model_bytes)
-    b = check_number("bandwidth_bytes_per_s", bandwidth_bytes_per_s, strict=True)
+    b = check_number("bandwidth_bytes_per_s", bandwidth_bytes_per_s, strict=True, allow_inf=True)
     return 2 * n * (n - 1) * m / ((n * n + k * n - 2 * k) * b)

@@ -1,0 +1,100 @@
+"""What a simulated cluster is made of: workers, parameter servers, NICs, the model.
+
+All sizes in bytes, times in seconds, bandwidths in bytes per second (per direction of a
+full-duplex NIC). Specs are frozen and check themselves; a bad value raises
+:class:`simlib.errors.ConfigError` naming the field, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from simlib.errors import ConfigError
+from simlib.sim._checks import check_count, check_number
+from simlib.sim.stragglers import StragglerSpec
+
+__all__ = ["ClusterSpec", "NetworkSpec"]
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """NICs and latency.
+
+    Args:
+        worker_bandwidth_bytes_per_s: each worker's NIC (``inf``: transfers take no time).
+        server_bandwidth_bytes_per_s: each server's NIC (None: same as the workers').
+        latency_s: seconds every message waits before its bytes flow (alpha).
+    """
+
+    worker_bandwidth_bytes_per_s: float = math.inf
+    server_bandwidth_bytes_per_s: float | None = None
+    latency_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_number("network.worker_bandwidth_bytes_per_s", self.worker_bandwidth_bytes_per_s,
+                     strict=True, allow_inf=True)  # fmt: skip
+        if self.server_bandwidth_bytes_per_s is not None:
+            check_number("network.server_bandwidth_bytes_per_s",
+                         self.server_bandwidth_bytes_per_s, strict=True, allow_inf=True)  # fmt: skip
+        check_number("network.latency_s", self.latency_s)
+
+    @property
+    def server_bandwidth(self) -> float:
+        """The servers' NIC bandwidth, defaulting to the workers'."""
+        if self.server_bandwidth_bytes_per_s is None:
+            return self.worker_bandwidth_bytes_per_s
+        return self.server_bandwidth_bytes_per_s
+
+
+def _per_worker(step_seconds, workers: int) -> tuple[float, ...]:
+    values = (step_seconds,) if isinstance(step_seconds, int | float) else tuple(step_seconds)
+    if len(values) not in (1, workers):
+        raise ConfigError(
+            f"step_seconds has {len(values)} values for {workers} workers; give one value "
+            f"for all or exactly {workers}, one per worker"
+        )
+    for i, v in enumerate(values):
+        check_number(f"step_seconds[{i}]", v, strict=True)
+    return tuple(float(v) for v in values) * (workers if len(values) == 1 else 1)
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    """A cluster: N workers (with their compute times), k parameter servers, NICs, a model.
+
+    Args:
+        workers: N >= 1.
+        step_seconds: base compute seconds per step; one value for all, or one per worker.
+        stragglers: noise and straggling on top of ``step_seconds``.
+        servers: k >= 1 parameter-server shards (used by parameter-server policies).
+        model_bytes: bytes of the model and of one gradient; 0 makes communication free.
+        network: NIC bandwidths and latency.
+
+    Example:
+        >>> ClusterSpec(workers=3, step_seconds=0.5).step_seconds
+        (0.5, 0.5, 0.5)
+    """
+
+    workers: int
+    step_seconds: Sequence[float] | float = 1.0
+    stragglers: StragglerSpec = field(default_factory=StragglerSpec)
+    servers: int = 1
+    model_bytes: float = 0.0
+    network: NetworkSpec = field(default_factory=NetworkSpec)
+
+    def __post_init__(self) -> None:
+        check_count("workers", self.workers, 1)
+        check_count("servers", self.servers, 1)
+        check_number("model_bytes", self.model_bytes)
+        object.__setattr__(self, "step_seconds", _per_worker(self.step_seconds, self.workers))
+        if not isinstance(self.stragglers, StragglerSpec):
+            raise ConfigError(f"stragglers must be a StragglerSpec, got {self.stragglers!r}")
+        if not isinstance(self.network, NetworkSpec):
+            raise ConfigError(f"network must be a NetworkSpec, got {self.network!r}")
+
+    @property
+    def communicates(self) -> bool:
+        """Whether messages are sent at all (no model bytes: communication is free)."""
+        return self.model_bytes > 0

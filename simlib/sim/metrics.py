@@ -1,0 +1,209 @@
+"""Numbers read from a trace: progress, waiting, staleness, traffic, utilisation, scaling.
+
+Everything here reads only the :class:`simlib.sim.trace.Trace`, so it works the same for a
+trace from the event loop and one from a vectorised fast path.
+
+- iterations per worker: gradients each worker computed (update rows, applied or dropped);
+- throughput: applied gradients per simulated second;
+- blocked seconds per worker: time ready to work but held by the policy;
+- staleness: ``version_applied - version_read`` of every applied gradient;
+- bytes per link: each message's bytes on its sender's ``.out`` and receiver's ``.in`` link; a
+  collective's bytes by rank as :func:`simlib.sim.bytes_sent_by_rank` gives them (each rank
+  receives what it sends in these algorithms);
+- NIC utilisation over time: each transfer's bytes spread evenly over the time it flowed.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from simlib.sim.collectives import bytes_sent_by_rank
+from simlib.sim.trace import Span, Trace
+
+__all__ = [
+    "blocked_seconds_per_worker",
+    "bytes_per_link",
+    "bytes_per_server",
+    "iterations_per_worker",
+    "link_traffic",
+    "makespan_seconds",
+    "seconds_per_worker",
+    "staleness",
+    "staleness_histogram",
+    "summarize",
+    "throughput",
+]
+
+
+def iterations_per_worker(trace: Trace) -> list[int]:
+    """Gradients each worker computed (including ones a backup round dropped)."""
+    return np.bincount(trace.updates["worker"], minlength=trace.workers).tolist()
+
+
+def seconds_per_worker(trace: Trace, kind: str) -> list[float]:
+    """Seconds each worker spent in spans of ``kind`` (compute, communicate, blocked, reduce)."""
+    spans = trace.spans.where(trace.spans["kind"] == Span.KINDS.index(kind))
+    seconds = spans["end_s"] - spans["start_s"]
+    totals = np.bincount(spans["actor"], weights=seconds, minlength=trace.workers)
+    return totals.astype(np.float64).tolist()
+
+
+def blocked_seconds_per_worker(trace: Trace) -> list[float]:
+    """Seconds each worker was ready but held by the policy (barrier, bound, closed round)."""
+    return seconds_per_worker(trace, "blocked")
+
+
+def makespan_seconds(trace: Trace) -> float:
+    """When the last recorded thing ended (0 for an empty trace)."""
+    ends = [trace.spans["end_s"], trace.updates["applied_s"], trace.messages["recv_s"],
+            trace.collectives["end_s"]]  # fmt: skip
+    return float(max((e.max() for e in ends if len(e)), default=0.0))
+
+
+def throughput(trace: Trace) -> float:
+    """Applied gradients per simulated second."""
+    makespan = makespan_seconds(trace)
+    applied = int(trace.updates["applied"].sum())
+    return applied / makespan if makespan > 0 else 0.0
+
+
+def staleness(trace: Trace) -> np.ndarray:
+    """``version_applied - version_read`` of every applied gradient, in trace order."""
+    applied = trace.updates["applied"]
+    return (trace.updates["version_applied"] - trace.updates["version_read"])[applied]
+
+
+def staleness_histogram(trace: Trace) -> dict[int, int]:
+    """How many applied gradients had each staleness: ``{staleness: count}``, ascending."""
+    values, counts = np.unique(staleness(trace), return_counts=True)
+    return {int(v): int(c) for v, c in zip(values, counts, strict=True)}
+
+
+def _collective_bytes(trace: Trace) -> dict[tuple[int, str], float]:
+    """Bytes each rank sends (= receives) in the trace's collectives, by (node, direction)."""
+    cols = trace.collectives
+    totals: dict[tuple[str, str, int], float] = defaultdict(float)
+    for kind, algorithm, ranks, nbytes in zip(
+        cols["kind"].tolist(), cols["algorithm"].tolist(), cols["ranks"].tolist(),
+        cols["nbytes"].tolist(), strict=True,
+    ):  # fmt: skip
+        totals[(cols.names("kind")[kind], cols.names("algorithm")[algorithm], ranks)] += nbytes
+    out: dict[tuple[int, str], float] = defaultdict(float)
+    for (kind, algorithm, ranks), nbytes in totals.items():
+        if kind == "all-reduce":
+            per_rank = bytes_sent_by_rank(algorithm, ranks, nbytes)
+        else:
+            per_rank = [(ranks - 1) / ranks * nbytes] * ranks
+        for rank, sent in enumerate(per_rank):
+            out[(rank, "out")] += sent
+            out[(rank, "in")] += sent
+    return out
+
+
+def bytes_per_link(trace: Trace) -> dict[str, float]:
+    """Bytes through every NIC link that carried any: ``{"worker0.out": ..., "server1.in": ...}``.
+
+    Chunks of a collective are counted once, through the collective's record.
+    """
+    msgs = trace.messages
+    own = msgs["collective"] < 0
+    out: dict[tuple[int, str], float] = defaultdict(float)
+    for column, direction in (("src", "out"), ("dst", "in")):
+        nodes = msgs[column][own]
+        for node, total in enumerate(np.bincount(nodes, weights=msgs["nbytes"][own]).tolist()):
+            if total:
+                out[(node, direction)] += total
+    for key, total in _collective_bytes(trace).items():
+        out[key] += total
+    return {f"{trace.node_name(n)}.{d}": out[(n, d)] for n, d in sorted(out) if out[(n, d)]}
+
+
+def bytes_per_server(trace: Trace) -> dict[str, float]:
+    """Bytes each parameter server received plus sent: ``{"server0": ..., ...}``."""
+    links = bytes_per_link(trace)
+    return {
+        f"server{j}": links.get(f"server{j}.in", 0.0) + links.get(f"server{j}.out", 0.0)
+        for j in range(trace.servers)
+    }
+
+
+def _transfers(trace: Trace, node: int, direction: str):
+    """(start_s, end_s, bytes) of every flow through one link, collectives' included."""
+    msgs = trace.messages
+    mine = (msgs["src" if direction == "out" else "dst"] == node) & (msgs["collective"] < 0)
+    starts, ends, sizes = [msgs["start_s"][mine]], [msgs["recv_s"][mine]], [msgs["nbytes"][mine]]
+    cols = trace.collectives
+    if node < trace.workers and len(cols):
+        for i in range(len(cols)):
+            if node < cols["ranks"][i]:
+                algorithm = cols.names("algorithm")[cols["algorithm"][i]]
+                sent = bytes_sent_by_rank(algorithm, int(cols["ranks"][i]), float(cols["nbytes"][i]))
+                starts.append(cols["start_s"][i : i + 1])
+                ends.append(cols["end_s"][i : i + 1])
+                sizes.append(np.array([sent[node]]))
+    return np.concatenate(starts), np.concatenate(ends), np.concatenate(sizes)
+
+
+def _cumulative(edges: np.ndarray, starts: np.ndarray, ends: np.ndarray, rates: np.ndarray):
+    """Bytes moved by time t for each t in ``edges``: sum of rate * overlap([start, t])."""
+    def ramp(points):  # sum over flows of rate * max(t - point, 0)
+        order = np.argsort(points)
+        p, r = points[order], rates[order]
+        k = np.searchsorted(p, edges, side="right")
+        cum_r = np.concatenate([[0.0], np.cumsum(r)])
+        cum_rp = np.concatenate([[0.0], np.cumsum(r * p)])
+        return edges * cum_r[k] - cum_rp[k]
+
+    return ramp(starts) - ramp(ends)
+
+
+def link_traffic(
+    trace: Trace, node: int, direction: str = "in", bins: int = 50, until_s: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bytes per second through one NIC link over time, each flow spread over its duration.
+
+    Args:
+        trace: the trace.
+        node: the node (workers first, then servers).
+        direction: "in" (received) or "out" (sent).
+        bins: number of equal time bins from 0 to ``until_s`` (default: the makespan).
+
+    Returns:
+        (bin edges in seconds, bytes per second in each bin).
+    """
+    end = until_s or makespan_seconds(trace) or 1.0
+    edges = np.linspace(0.0, end, bins + 1)
+    starts, ends, sizes = _transfers(trace, node, direction)
+    if not len(sizes):
+        return edges, np.zeros(bins)
+    length = ends - starts
+    instant = length <= 0
+    rates = np.where(instant, 0.0, sizes / np.where(instant, 1.0, length))
+    moved = np.diff(_cumulative(edges, starts, ends, rates))
+    moved += np.histogram(starts[instant], bins=edges, weights=sizes[instant])[0]
+    return edges, np.clip(moved / np.diff(edges), 0.0, None)  # clip float dust below zero
+
+
+def summarize(trace: Trace) -> dict[str, Any]:
+    """The numbers ``simlib simulate`` prints: progress, waiting, staleness, traffic, time."""
+    return {
+        "policy": trace.meta.get("label", trace.meta.get("policy")),
+        "workers": trace.workers,
+        "servers": trace.servers,
+        "makespan_seconds": makespan_seconds(trace),
+        "iterations_per_worker": iterations_per_worker(trace),
+        "applied_updates": int(trace.updates["applied"].sum()),
+        "dropped_updates": int((~trace.updates["applied"]).sum()),
+        "throughput_updates_per_s": throughput(trace),
+        "blocked_seconds_per_worker": blocked_seconds_per_worker(trace),
+        "compute_seconds_per_worker": seconds_per_worker(trace, "compute"),
+        "staleness_histogram": staleness_histogram(trace),
+        "bytes_per_link": bytes_per_link(trace),
+        "bytes_per_server": bytes_per_server(trace),
+        "events": trace.meta.get("events"),
+    }
+
