@@ -122,13 +122,27 @@ def _say_to(stream):
     return lambda text: print(text, file=stream, flush=True)
 
 
+def _ask_on(stream):
+    """Like input(), but the prompt goes to ``stream`` (stderr with --json, keeping stdout JSON)."""
+
+    def ask(prompt: str) -> str:
+        stream.write(prompt)
+        stream.flush()
+        line = sys.stdin.readline()
+        if not line:
+            raise EOFError
+        return line.rstrip("\n")
+
+    return ask
+
+
 def run_take(args) -> int:
     from simlib.quiz import load_bank, take_in_terminal
 
     bank = load_bank(args.bank)
-    say = _say_to(sys.stderr if args.json else sys.stdout)
+    stream = sys.stderr if args.json else sys.stdout
     graded = take_in_terminal(bank, args.student, course=args.course, attempt=args.attempt,
-                              items=_items(args.items), say=say)  # fmt: skip
+                              items=_items(args.items), ask=_ask_on(stream), say=_say_to(stream))  # fmt: skip
     result = {"bank": bank.topic, "student": graded.student, "score": graded.score,
               "max_score": graded.max_score,
               "items": [{"id": r.item_id, "score": r.score, "points": r.points,
@@ -209,7 +223,8 @@ def run_cards_review(args) -> int:
     from simlib.quiz import ReviewState, load_deck, review_in_terminal
 
     state = ReviewState(load_deck(args.deck))
-    stats = review_in_terminal(state, limit=args.limit, say=_say_to(sys.stderr if args.json else sys.stdout))
+    stream = sys.stderr if args.json else sys.stdout
+    stats = review_in_terminal(state, limit=args.limit, ask=_ask_on(stream), say=_say_to(stream))
     emit({**stats, "state_file": str(state.path)}, args.json,
          lambda r: f"{r['reviewed_this_session']} reviewed; {r['due']} due, {r['new']} new; "
                    f"next due {r['next_due'] or '-'}")  # fmt: skip

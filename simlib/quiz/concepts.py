@@ -9,8 +9,9 @@ A phrasing is a sequence of slots separated by spaces; each slot lists alternati
 and a trailing ``*`` matches any word that starts so. Slots must appear in order, each within
 ``MAX_GAP`` content words of the previous one. Order matters: ``split*|shard* data|batch``
 matches "splits the batch" but not "the batch is split"; write ``data|batch split*|shard*`` too.
-A match is negated when *not*, *no*, *never*, *without*, ... stands just before it or between
-its slots, unless the phrasing itself contains that word.
+A match is negated when *not*, *no*, *never*, *without*, ... stands up to ``NEGATION_REACH``
+words before it (not across a comma) or between its slots, unless the phrasing itself contains
+a negation word.
 
 A pattern is a regular expression searched in each normalised clause (words separated by single
 spaces, punctuation removed).
@@ -41,13 +42,14 @@ __all__ = [
 ]
 
 MAX_GAP = 3
+NEGATION_REACH = 2
 MAX_ANSWER_CHARS = 20_000
 NEGATIONS = frozenset(
     "not no never without cannot cant dont doesnt isnt arent wont neither nor none nothing".split()
 )
 STOPWORDS = frozenset(
     "the a an of to is are be been being its it their there this that these those each every "
-    "in on at for by as so then than also just very really same which who".split()
+    "in on at for by as so then than also just very really which who".split()
 )
 _KEEP_S = frozenset("bus status consensus versus corpus thus plus bonus minus".split())
 _BREAKERS = frozenset("but while whereas instead however unlike rather although though".split())
@@ -72,30 +74,33 @@ def normalise(text: str) -> str:
 
 @dataclass(frozen=True)
 class Clause:
-    """One clause of an answer: its normalised text and its folded content words."""
+    """One clause of an answer: its normalised text, its folded content words, and for each
+    word the number of its comma-separated part (a negation does not reach past a comma)."""
 
     text: str
     words: tuple[str, ...]
+    parts: tuple[int, ...]
 
 
 def clauses(text: str) -> tuple[Clause, ...]:
     """Split ``text`` into clauses at punctuation and at contrast words."""
     out: list[Clause] = []
     for sentence in _CLAUSE_SPLIT.split(text[:MAX_ANSWER_CHARS]):
-        current: list[str] = []
-        for word in normalise(sentence).split():
-            if word in _BREAKERS:
-                out.append(_clause(current))
-                current = []
-            else:
-                current.append(word)
+        current: list[tuple[str, int]] = []
+        for part, piece in enumerate(sentence.split(",")):
+            for word in normalise(piece).split():
+                if word in _BREAKERS:
+                    out.append(_clause(current))
+                    current = []
+                else:
+                    current.append((word, part))
         out.append(_clause(current))
     return tuple(c for c in out if c.words)
 
 
-def _clause(raw: list[str]) -> Clause:
-    words = tuple(_fold(w) for w in raw if w not in STOPWORDS)
-    return Clause(" ".join(raw), words)
+def _clause(raw: list[tuple[str, int]]) -> Clause:
+    kept = [(_fold(w), part) for w, part in raw if w not in STOPWORDS]
+    return Clause(" ".join(w for w, _ in raw), tuple(w for w, _ in kept), tuple(p for _, p in kept))
 
 
 @dataclass(frozen=True)
@@ -134,12 +139,14 @@ def normalise_slots(phrasing: str) -> list[str]:
     return [s for s in cleaned if s and s not in STOPWORDS]
 
 
-def _match_from(phrasing: Phrasing, words: tuple[str, ...], start: int) -> int | None:
-    """End index of a match whose first slot is ``words[start]``, or None."""
+def _match_from(phrasing: Phrasing, clause: Clause, start: int) -> int | None:
+    """End index of a match whose first slot is word ``start`` (within one comma part), or None."""
+    words, parts = clause.words, clause.parts
     pos = start
     for slot in phrasing.slots[1:]:
+        stop = min(len(words), pos + 2 + MAX_GAP)
         nxt = next(
-            (j for j in range(pos + 1, min(len(words), pos + 2 + MAX_GAP)) if slot.accepts(words[j])),
+            (j for j in range(pos + 1, stop) if parts[j] == parts[start] and slot.accepts(words[j])),
             None,
         )
         if nxt is None:
@@ -148,9 +155,14 @@ def _match_from(phrasing: Phrasing, words: tuple[str, ...], start: int) -> int |
     return pos
 
 
-def _negated(words: tuple[str, ...], start: int, end: int) -> bool:
-    window = words[max(0, start - MAX_GAP) : end + 1]
-    return any(w in NEGATIONS for w in window)
+def _negated(clause: Clause, start: int, end: int) -> bool:
+    """A negation word just before the match (same comma part) or between its slots."""
+    words, parts = clause.words, clause.parts
+    first = max(0, start - NEGATION_REACH)
+    return any(
+        words[i] in NEGATIONS and (i >= start or parts[i] == parts[start])
+        for i in range(first, end + 1)
+    )
 
 
 def matches(phrasing: Phrasing, parts: Sequence[Clause]) -> bool:
@@ -163,8 +175,8 @@ def matches(phrasing: Phrasing, parts: Sequence[Clause]) -> bool:
         for i, word in enumerate(words):
             if not first.accepts(word):
                 continue
-            end = _match_from(phrasing, words, i)
-            if end is not None and not (phrasing.negatable and _negated(words, i, end)):
+            end = _match_from(phrasing, clause, i)
+            if end is not None and not (phrasing.negatable and _negated(clause, i, end)):
                 return True
     return False
 

@@ -36,7 +36,8 @@ def paper_item(item, student: str, *, course: str = DEFAULT_COURSE, attempt: int
         out["prompt"] = variant.prompt
         out["parameters"] = dict(variant.params)
         out["unit"] = item.unit
-        out["answer_format"] = f"a number{' in ' + item.unit if item.unit else ''}, e.g. 12.5"
+        unit = f" in {item.unit}" if item.unit else ""
+        out["answer_format"] = f"a number{unit}, written with digits (an exponent is fine)"
     elif isinstance(item, ConceptItem):
         out["answer_format"] = "a few sentences of free text"
     out["hint"] = item.hint
