@@ -10,8 +10,9 @@ process holds) and gathers other processes' shards with ``process_allgather``.
 
 ``launch`` starts the P processes and watches them:
 
-- each runs in its own process group (``start_new_session``) and is told by the kernel to die
-  with the launcher (``PR_SET_PDEATHSIG``), so nothing is left behind if the launcher is killed;
+- each runs in its own process group (``start_new_session``), and ``initialize_from_env`` asks
+  the kernel to kill it when the launcher dies (``PR_SET_PDEATHSIG``), so nothing is left
+  behind even if the launcher itself is killed;
 - when one process exits with an error, the others are stopped at once (SIGTERM to the group,
   SIGKILL after ``grace_s``) and the launcher reports which process failed and why;
 - a run longer than ``timeout_s`` is stopped the same way;
@@ -47,6 +48,7 @@ __all__ = [
     "LaunchError",
     "LaunchResult",
     "check_port",
+    "die_with_launcher",
     "distributed_env",
     "free_port",
     "initialize_from_env",
@@ -57,6 +59,7 @@ ENV_COORDINATOR = "SIMLIB_COORDINATOR"
 ENV_PROCESSES = "SIMLIB_NUM_PROCESSES"
 ENV_PROCESS_ID = "SIMLIB_PROCESS_ID"
 ENV_HEARTBEAT = "SIMLIB_HEARTBEAT_TIMEOUT_S"
+ENV_LAUNCHER_PID = "SIMLIB_LAUNCHER_PID"
 
 
 class LaunchError(SimlibError, RuntimeError):
@@ -129,6 +132,7 @@ def distributed_env(config: LaunchConfig, port: int, process_id: int) -> dict[st
         ENV_PROCESSES: str(config.processes),
         ENV_PROCESS_ID: str(process_id),
         ENV_HEARTBEAT: str(config.heartbeat_timeout_s),
+        ENV_LAUNCHER_PID: str(os.getpid()),
         "JAX_NUM_CPU_DEVICES": str(config.devices_per_process),
         "PYTHONUNBUFFERED": "1",
     })  # fmt: skip
@@ -144,6 +148,7 @@ def initialize_from_env() -> bool:
     """
     if ENV_COORDINATOR not in os.environ:
         return False
+    die_with_launcher()
     import jax
 
     jax.distributed.initialize(
@@ -157,11 +162,16 @@ def initialize_from_env() -> bool:
     return True
 
 
-def _die_with_parent() -> None:  # runs in the child between fork and exec
+def die_with_launcher() -> None:
+    """In a launched process: be killed by the kernel when the launcher dies (Linux), and exit
+    now if it already has. Called first thing, so a killed launcher leaves no orphans."""
     with contextlib.suppress(Exception):
         import ctypes
 
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    launcher = os.environ.get(ENV_LAUNCHER_PID)
+    if launcher and os.getppid() != int(launcher):
+        os._exit(1)
 
 
 def _stop(procs: Sequence[subprocess.Popen], grace_s: float) -> None:
@@ -225,7 +235,6 @@ def launch(
                     procs.append(subprocess.Popen(
                         list(command), env=distributed_env(config, port, rank), stdout=out,
                         stderr=err, stdin=subprocess.DEVNULL, start_new_session=True,
-                        preexec_fn=_die_with_parent,
                     ))  # fmt: skip
                 if on_start:
                     on_start(rank, procs[-1].pid)
