@@ -24,6 +24,7 @@ GROUP_MODULES = (
     "simlib.cli.devices",
     "simlib.cli.engine",
     "simlib.cli.quiz",
+    "simlib.cli.sim",
 )
 
 

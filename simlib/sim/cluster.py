@@ -1,4 +1,4 @@
-"""What a simulated cluster is made of: workers, parameter servers, NICs, the model.
+"""What a simulated cluster is made of: workers (and their stragglers), servers, NICs, the model.
 
 All sizes in bytes, times in seconds, bandwidths in bytes per second (per direction of a
 full-duplex NIC). Specs are frozen and check themselves; a bad value raises
@@ -12,10 +12,40 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from simlib.errors import ConfigError
-from simlib.sim._checks import check_count, check_number
-from simlib.sim.stragglers import StragglerSpec
+from simlib.sim._checks import check_choice, check_count, check_fraction, check_number
 
-__all__ = ["ClusterSpec", "NetworkSpec"]
+__all__ = ["DISTRIBUTIONS", "ClusterSpec", "NetworkSpec", "StragglerSpec"]
+
+DISTRIBUTIONS = ("fixed", "lognormal")
+
+
+@dataclass(frozen=True)
+class StragglerSpec:
+    """The random part of compute time.
+
+    Args:
+        distribution: "fixed" (no noise) or "lognormal" (mean-1 noise of shape ``sigma``).
+        sigma: lognormal shape (0 = no noise).
+        probability: chance that one worker's step straggles (0..1).
+        slowdown: factor a straggling step takes longer (>= 1).
+    """
+
+    distribution: str = "fixed"
+    sigma: float = 0.0
+    probability: float = 0.0
+    slowdown: float = 1.0
+
+    def __post_init__(self) -> None:
+        check_choice("stragglers.distribution", self.distribution, DISTRIBUTIONS)
+        check_number("stragglers.sigma", self.sigma)
+        check_fraction("stragglers.probability", self.probability)
+        check_number("stragglers.slowdown", self.slowdown, minimum=1.0)
+
+    @property
+    def random(self) -> bool:
+        """Whether any draw is random (else every step takes its base time)."""
+        noisy = self.distribution == "lognormal" and self.sigma > 0
+        return noisy or (self.probability > 0 and self.slowdown > 1)
 
 
 @dataclass(frozen=True)

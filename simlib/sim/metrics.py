@@ -161,10 +161,53 @@ def _cumulative(edges: np.ndarray, starts: np.ndarray, ends: np.ndarray, rates: 
     return ramp(starts) - ramp(ends)
 
 
+def _tier_rate(trace: Trace, kind: int):
+    """Parameter-server traces: every active message of one direction flows at
+    ``min(B_w, k B_s / n)`` (n active). Returns breakpoints, the cumulative bytes one active
+    message has moved by each, and the messages' (start, end) intervals and source rows."""
+    msgs = trace.messages
+    first_server = trace.workers
+    rows = (msgs["kind"] == kind) & ((msgs["dst"] if kind == 0 else msgs["src"]) == first_server)
+    starts, ends = msgs["start_s"][rows], msgs["recv_s"][rows]
+    points = np.unique(np.concatenate([starts, ends, [0.0]]))
+    active = np.cumsum(np.bincount(np.searchsorted(points, starts), minlength=len(points))
+                       - np.bincount(np.searchsorted(points, ends), minlength=len(points)))
+    b_w = trace.meta["worker_bandwidth_bytes_per_s"]
+    b_s = trace.meta["server_bandwidth_bytes_per_s"]
+    with np.errstate(divide="ignore"):
+        rate = np.minimum(b_w, trace.servers * b_s / active)[:-1]
+    rate = np.where(active[:-1] > 0, rate, 0.0)
+    cumulative = np.concatenate([[0.0], np.cumsum(rate * np.diff(points))])
+    return points, cumulative, active
+
+
+def _tier_moved(trace: Trace, node: int, direction: str, edges: np.ndarray) -> np.ndarray:
+    """Bytes through one link by each time in ``edges``, exactly, for a parameter-server trace."""
+    server = node >= trace.workers
+    kind = 0 if (direction == "in") == server else 1  # push: worker out, server in
+    points, cumulative, active = _tier_rate(trace, kind)
+    at = lambda t: np.interp(t, points, cumulative)  # noqa: E731
+    if server:
+        per_message = np.concatenate([[0.0], np.cumsum(np.diff(cumulative) * active[:-1])])
+        return np.interp(edges, points, per_message) / trace.servers
+    msgs = trace.messages
+    mine = (msgs["kind"] == kind) & (msgs["src" if kind == 0 else "dst"] == node)
+    mine &= (msgs["dst"] if kind == 0 else msgs["src"]) == trace.workers
+    starts, ends = msgs["start_s"][mine], msgs["recv_s"][mine]
+    clipped = np.clip(edges[:, None], starts[None, :], ends[None, :])
+    return (at(clipped) - at(starts)[None, :]).sum(axis=1)
+
+
 def link_traffic(
     trace: Trace, node: int, direction: str = "in", bins: int = 50, until_s: float | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Bytes per second through one NIC link over time, each flow spread over its duration.
+    """Bytes per second through one NIC link over time.
+
+    In parameter-server traces every message of a direction flows at ``min(B_w, k B_s / n)``
+    with n messages active (the max-min share, see :class:`simlib.sim.network.ServerTier`), so
+    the traffic is exact. Elsewhere (collectives, single rounds) each flow's bytes are spread
+    evenly over the time it flowed, which is exact when no flow's rate changes mid-way, as in
+    the collective algorithms here.
 
     Args:
         trace: the trace.
@@ -177,6 +220,8 @@ def link_traffic(
     """
     end = until_s or makespan_seconds(trace) or 1.0
     edges = np.linspace(0.0, end, bins + 1)
+    if trace.meta.get("comm") == "ps" and trace.meta.get("method") == "events" and len(trace.messages):
+        return edges, np.clip(np.diff(_tier_moved(trace, node, direction, edges)) / np.diff(edges), 0, None)
     starts, ends, sizes = _transfers(trace, node, direction)
     if not len(sizes):
         return edges, np.zeros(bins)

@@ -13,45 +13,13 @@ exactly the same numbers for the same seed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from simlib.sim._checks import check_choice, check_fraction, check_number
+from simlib.sim.cluster import StragglerSpec
 
-__all__ = ["DISTRIBUTIONS", "ComputeTimes", "StragglerSpec"]
+__all__ = ["ComputeTimes"]
 
-DISTRIBUTIONS = ("fixed", "lognormal")
 _BLOCK_STEPS = 64
-
-
-@dataclass(frozen=True)
-class StragglerSpec:
-    """The random part of compute time.
-
-    Args:
-        distribution: "fixed" (no noise) or "lognormal" (mean-1 noise of shape ``sigma``).
-        sigma: lognormal shape (0 = no noise).
-        probability: chance that one worker's step straggles (0..1).
-        slowdown: factor a straggling step takes longer (>= 1).
-    """
-
-    distribution: str = "fixed"
-    sigma: float = 0.0
-    probability: float = 0.0
-    slowdown: float = 1.0
-
-    def __post_init__(self) -> None:
-        check_choice("stragglers.distribution", self.distribution, DISTRIBUTIONS)
-        check_number("stragglers.sigma", self.sigma)
-        check_fraction("stragglers.probability", self.probability)
-        check_number("stragglers.slowdown", self.slowdown, minimum=1.0)
-
-    @property
-    def random(self) -> bool:
-        """Whether any draw is random (else every step takes its base time)."""
-        noisy = self.distribution == "lognormal" and self.sigma > 0
-        return noisy or (self.probability > 0 and self.slowdown > 1)
 
 
 class ComputeTimes:

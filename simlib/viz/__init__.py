@@ -1,10 +1,20 @@
 """Figures: each function takes a report or a trace and returns a ``matplotlib.figure.Figure``.
 
 Nothing here runs an engine; it only draws what the engines reported. Modules, by subject:
-``training`` (engine runs: loss curves, step times, collectives).
+``training`` (engine runs: loss curves, step times, collectives); ``timeline`` and ``cluster``
+(simulator traces: timelines, pipeline charts, staleness, server traffic, speed-up).
 """
 
+from simlib.viz.cluster import (
+    plot_server_traffic,
+    plot_speedup,
+    plot_staleness,
+    plot_time_breakdown,
+    plot_time_per_worker,
+    simulation_figures,
+)
 from simlib.viz.display import enable_notebook_display, figure_png
+from simlib.viz.timeline import plot_pipeline, plot_timeline
 from simlib.viz.training import plot_collectives, plot_digits, plot_losses, plot_step_times
 
 enable_notebook_display()
@@ -15,5 +25,13 @@ __all__ = [
     "plot_collectives",
     "plot_digits",
     "plot_losses",
+    "plot_pipeline",
+    "plot_server_traffic",
+    "plot_speedup",
+    "plot_staleness",
+    "plot_time_breakdown",
+    "plot_time_per_worker",
+    "plot_timeline",
     "plot_step_times",
+    "simulation_figures",
 ]

@@ -39,7 +39,10 @@ def _meta(cluster: ClusterSpec, policy: PolicySpec, steps, until_s, seed, method
         "policy": policy.name, "label": policy.label(), "comm": policy.comm,
         "staleness": policy.staleness, "local_steps": policy.local_steps,
         "backup_workers": policy.backup_workers, "algorithm": policy.algorithm,
-        "model_bytes": cluster.model_bytes, "steps": steps, "until_s": until_s, "seed": seed,
+        "model_bytes": cluster.model_bytes,
+        "worker_bandwidth_bytes_per_s": cluster.network.worker_bandwidth_bytes_per_s,
+        "server_bandwidth_bytes_per_s": cluster.network.server_bandwidth,
+        "latency_s": cluster.network.latency_s, "steps": steps, "until_s": until_s, "seed": seed,
         "method": method,
     }  # fmt: skip
 

@@ -1,0 +1,289 @@
+"""``simlib cost ...`` (closed forms) and ``simlib simulate ...`` (the cluster simulator).
+
+All quantities in SI units: bytes, seconds, bytes per second. Handlers import ``simlib.sim``
+only when they run, so ``simlib --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from simlib.cli.output import add_json_flag, emit, non_negative_float, positive_float, positive_int
+
+__all__ = ["register"]
+
+_ALGORITHMS = ("ring", "tree", "recursive-doubling", "halving-doubling")
+_POLICIES = ("bsp", "asp", "ssp", "local-sgd", "backup")
+
+
+def register(sub) -> None:
+    cost = sub.add_parser("cost", help="closed-form costs: collectives, parameter servers, ...")
+    groups = cost.add_subparsers(dest="cost_command", metavar="WHAT")
+    groups.required = True
+    _register_allreduce(groups)
+    _register_ps(groups)
+    _register_pipeline(groups)
+    _register_memory(groups)
+    _register_simulate(sub)
+
+
+def _register_allreduce(groups) -> None:
+    p = groups.add_parser("allreduce", help="time of an all-reduce (alpha-beta model)")
+    p.add_argument("--algorithm", choices=_ALGORITHMS, default="ring", help="default ring")
+    p.add_argument("--ranks", type=positive_int, required=True, help="number of ranks p")
+    p.add_argument("--bytes", type=non_negative_float, required=True, help="bytes per rank n")
+    p.add_argument("--bandwidth", type=positive_float, required=True, help="NIC bytes/s B")
+    p.add_argument("--latency", type=non_negative_float, default=0.0, help="seconds per message")
+    p.add_argument("--gamma", type=non_negative_float, default=0.0, help="seconds per byte reduced")
+    add_json_flag(p)
+    p.set_defaults(handler=run_cost_allreduce)
+
+
+def _register_ps(groups) -> None:
+    p = groups.add_parser("ps", help="time of a parameter-server round (push, or push+pull)")
+    p.add_argument("--workers", type=positive_int, required=True, help="workers N")
+    p.add_argument("--servers", type=positive_int, default=1, help="server shards k (default 1)")
+    p.add_argument("--bytes", type=non_negative_float, required=True, help="model bytes M")
+    p.add_argument("--bandwidth", type=positive_float, required=True, help="worker NIC bytes/s")
+    p.add_argument("--server-bandwidth", type=positive_float, default=None,
+                   help="server NIC bytes/s (default: --bandwidth)")  # fmt: skip
+    p.add_argument("--latency", type=non_negative_float, default=0.0, help="seconds per message")
+    p.add_argument("--pull", action="store_true", help="push then pull (default push only)")
+    add_json_flag(p)
+    p.set_defaults(handler=run_cost_ps)
+
+
+def _register_pipeline(groups) -> None:
+    p = groups.add_parser("pipeline", help="makespan and bubble of a pipeline schedule")
+    p.add_argument("--stages", type=positive_int, required=True, help="pipeline stages p")
+    p.add_argument("--microbatches", type=positive_int, required=True, help="microbatches m")
+    p.add_argument("--interleave", type=positive_int, default=1, help="chunks per device v")
+    p.add_argument("--forward", type=positive_float, default=1.0, help="forward s per stage")
+    p.add_argument("--backward", type=positive_float, default=2.0, help="backward s per stage")
+    p.add_argument("--schedule", choices=("gpipe", "1f1b", "interleaved-1f1b"), default=None,
+                   help="default 1f1b, or interleaved-1f1b when --interleave > 1")  # fmt: skip
+    add_json_flag(p)
+    p.set_defaults(handler=run_cost_pipeline)
+
+
+def _register_memory(groups) -> None:
+    p = groups.add_parser("memory", help="model-state bytes per device with ZeRO 0-3")
+    p.add_argument("--params", type=positive_float, required=True, help="parameters Psi")
+    p.add_argument("--ranks", type=positive_int, required=True, help="data-parallel ranks N_d")
+    p.add_argument("--zero", type=int, choices=(0, 1, 2, 3), default=0, help="ZeRO stage")
+    p.add_argument("--optimizer-bytes", type=non_negative_float, default=12.0,
+                   help="optimizer bytes per parameter K (default 12, mixed-precision Adam)")  # fmt: skip
+    add_json_flag(p)
+    p.set_defaults(handler=run_cost_memory)
+
+
+def _register_simulate(sub) -> None:
+    p = sub.add_parser("simulate", help="simulate training on a cluster (SimPy)",
+                       description="Simulate a cluster. Flags override the scenario file.")  # fmt: skip
+    p.add_argument("scenario", nargs="?", default=None,
+                   help="a scenario .yaml file or a shipped name (see --list)")  # fmt: skip
+    p.add_argument("--list", action="store_true", help="list the shipped scenarios and exit")
+    p.add_argument("--policy", choices=_POLICIES, help="synchronisation policy")
+    p.add_argument("--staleness", type=int, help="SSP staleness bound s (>= 0)")
+    p.add_argument("--local-steps", type=positive_int, help="local SGD: steps between averages")
+    p.add_argument("--backup-workers", type=int, help="backup: gradients dropped per round")
+    p.add_argument("--comm", choices=("ps", "allreduce"), help="parameter servers or all-reduce")
+    p.add_argument("--algorithm", choices=_ALGORITHMS, help="all-reduce algorithm")
+    p.add_argument("--workers", type=positive_int, help="number of workers")
+    p.add_argument("--step-seconds", help="compute seconds per step: T or T1,T2,... per worker")
+    p.add_argument("--servers", type=positive_int, help="parameter-server shards")
+    p.add_argument("--model-bytes", type=non_negative_float, help="model bytes (0: free comm)")
+    p.add_argument("--bandwidth", type=positive_float, help="worker NIC bytes/s")
+    p.add_argument("--server-bandwidth", type=positive_float, help="server NIC bytes/s")
+    p.add_argument("--latency", type=non_negative_float, help="seconds per message")
+    p.add_argument("--straggler-probability", type=non_negative_float, help="chance a step straggles")
+    p.add_argument("--slowdown", type=positive_float, help="how much longer a straggling step takes")
+    run = p.add_mutually_exclusive_group()
+    run.add_argument("--steps", type=positive_int, help="iterations per worker")
+    run.add_argument("--until", type=positive_float, help="simulated seconds to run")
+    p.add_argument("--seed", type=int, help="seed of every random draw")
+    p.add_argument("--plot", metavar="DIR", help="write the figures as PNG files into DIR")
+    add_json_flag(p)
+    p.set_defaults(handler=run_simulate)
+
+
+# -- cost handlers ----------------------------------------------------------------------------
+
+
+def run_cost_allreduce(args) -> int:
+    from simlib.sim import allreduce_cost
+
+    cost = allreduce_cost(args.algorithm, args.ranks, args.bytes, args.bandwidth, args.latency,
+                          args.gamma)  # fmt: skip
+    result = cost.as_dict() | {"algbw": cost.algbw_bytes_per_s, "busbw": cost.busbw_bytes_per_s}
+    emit(result, args.json, _allreduce_text)
+    return 0
+
+
+def _allreduce_text(r: Mapping[str, Any]) -> str:
+    return (
+        f"{r['algorithm']} all-reduce of {r['nbytes']:,.0f} bytes over {r['ranks']} ranks: "
+        f"{r['seconds']:.6g} s (latency {r['latency_seconds']:.3g} s, bandwidth "
+        f"{r['bandwidth_seconds']:.3g} s, reduction {r['compute_seconds']:.3g} s)\n"
+        f"  each rank sends {r['bytes_sent_per_rank']:,.0f} bytes; algbw {_rate(r['algbw'])}, "
+        f"busbw {_rate(r['busbw'])}"
+    )
+
+
+def _rate(bytes_per_s: float) -> str:
+    return "inf" if bytes_per_s == float("inf") else f"{bytes_per_s / 1e9:.3f} GB/s"
+
+
+def run_cost_ps(args) -> int:
+    from simlib.sim import ps_cost
+
+    cost = ps_cost(args.workers, args.servers, args.bytes, args.bandwidth, args.server_bandwidth,
+                   args.latency, args.pull)  # fmt: skip
+    emit(cost.as_dict(), args.json, lambda r: (
+        f"{'push+pull' if r['pull'] else 'push'} of {r['model_bytes']:,.0f} bytes by "
+        f"{r['workers']} workers to {r['servers']} server(s): {r['seconds']:.6g} s "
+        f"({r['bottleneck']} NICs are the bottleneck)\n"
+        f"  each server moves {r['bytes_per_server']:,.0f} bytes; all {r['bytes_total']:,.0f}"
+    ))  # fmt: skip
+    return 0
+
+
+def run_cost_pipeline(args) -> int:
+    from simlib.sim import pipeline_cost
+
+    schedule = args.schedule or ("interleaved-1f1b" if args.interleave > 1 else "1f1b")
+    cost = pipeline_cost(args.stages, args.microbatches, args.forward, args.backward,
+                         args.interleave, schedule)  # fmt: skip
+    emit(cost.as_dict(), args.json, lambda r: (
+        f"{r['schedule']}, {r['stages']} stages x {r['microbatches']} microbatches: makespan "
+        f"{r['makespan_seconds']:.6g} s, bubble {100 * r['bubble_fraction']:.1f}% of it "
+        f"({r['bubble_over_ideal']:.4g} of the ideal time); "
+        f"{r['activations_in_flight']:g} microbatches of activations in flight"
+    ))  # fmt: skip
+    return 0
+
+
+def run_cost_memory(args) -> int:
+    from simlib.errors import ConfigError
+    from simlib.sim import zero_memory
+
+    if args.params != int(args.params):
+        raise ConfigError(f"--params {args.params:g} must be a whole number of parameters")
+    cost = zero_memory(int(args.params), args.ranks, args.zero, args.optimizer_bytes)
+    emit(cost.as_dict(), args.json, lambda r: (
+        f"ZeRO stage {r['stage']}, {r['params']:,} parameters on {r['ranks']} ranks: "
+        f"{r['bytes_per_device'] / 1e9:.4g} GB per device (parameters "
+        f"{r['parameter_bytes'] / 1e9:.4g}, gradients {r['gradient_bytes'] / 1e9:.4g}, "
+        f"optimizer {r['optimizer_bytes'] / 1e9:.4g} GB)"
+    ))  # fmt: skip
+    return 0
+
+
+# -- simulate ---------------------------------------------------------------------------------
+
+
+def _step_seconds(raw: str) -> float | list[float]:
+    from simlib.errors import ConfigError
+
+    try:
+        values = [float(v) for v in raw.split(",") if v.strip()]
+    except ValueError:
+        values = []
+    if not values or any(not v > 0 for v in values):
+        raise ConfigError(f"--step-seconds {raw!r} must be seconds > 0 separated by commas, "
+                          "e.g. 0.1 or 0.1,0.1,0.3")  # fmt: skip
+    return values[0] if len(values) == 1 else values
+
+
+_FLAG_FIELDS = {
+    "policy": "policy.name", "staleness": "policy.staleness",
+    "local_steps": "policy.local_steps", "backup_workers": "policy.backup_workers",
+    "comm": "policy.comm", "algorithm": "policy.algorithm", "workers": "cluster.workers",
+    "servers": "cluster.servers", "model_bytes": "cluster.model_bytes",
+    "bandwidth": "cluster.network.worker_bandwidth_bytes_per_s",
+    "server_bandwidth": "cluster.network.server_bandwidth_bytes_per_s",
+    "latency": "cluster.network.latency_s",
+    "straggler_probability": "cluster.stragglers.probability",
+    "slowdown": "cluster.stragglers.slowdown", "steps": "run.steps", "until": "run.until_s",
+    "seed": "run.seed",
+}  # fmt: skip
+
+
+def _overrides(args) -> dict[str, Any]:
+    out = {field: getattr(args, flag) for flag, field in _FLAG_FIELDS.items()
+           if getattr(args, flag) is not None}  # fmt: skip
+    if args.step_seconds is not None:
+        out["cluster.step_seconds"] = _step_seconds(args.step_seconds)
+    if args.policy and args.policy != "bsp" and args.comm is None:
+        out["policy.comm"] = None  # let the policy pick its own way to communicate
+    return out
+
+
+def _load(args):
+    from simlib.sim.scenario import load_scenario, scenario_from_dict, with_overrides
+
+    overrides = _overrides(args)
+    if args.scenario is not None:
+        return load_scenario(args.scenario, overrides)
+    base = {"cluster": {"workers": 4}, "run": {"steps": 20}}
+    return scenario_from_dict(with_overrides(base, overrides), "command line")
+
+
+def run_simulate(args) -> int:
+    if args.list:
+        from simlib.sim.scenario import load_scenario, scenario_names
+
+        for name in scenario_names():
+            print(f"{name}: {load_scenario(name).description}")
+        return 0
+    scenario = _load(args)
+    from simlib.sim import simulate, summarize
+
+    trace = simulate(scenario.cluster, scenario.policy, **scenario.run_arguments())
+    result = summarize(trace) | {"scenario": scenario.name}
+    if args.plot:
+        result["figures"] = _plot(trace, args.plot)
+    emit(result, args.json, _simulate_text)
+    return 0
+
+
+def _plot(trace, folder: str) -> list[str]:
+    from pathlib import Path
+
+    from simlib.errors import ConfigError
+    from simlib.viz import simulation_figures
+
+    out = Path(folder)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"--plot {folder}: cannot create the folder ({exc.strerror})") from None
+    paths = []
+    for name, fig in simulation_figures(trace).items():
+        path = out / f"{name}.png"
+        fig.savefig(path, dpi=110)
+        paths.append(str(path))
+    return paths
+
+
+def _simulate_text(r: Mapping[str, Any]) -> str:
+    iters, blocked = r["iterations_per_worker"], r["blocked_seconds_per_worker"]
+    hist = r["staleness_histogram"]
+    lines = [
+        f"{r['scenario']}: {r['policy']}, {r['workers']} workers"
+        + (f", {r['servers']} server(s)" if r["servers"] else ""),
+        f"  makespan {r['makespan_seconds']:.6g} s; {r['applied_updates']} updates applied"
+        + (f", {r['dropped_updates']} dropped" if r["dropped_updates"] else "")
+        + f" ({r['throughput_updates_per_s']:.4g} per s)",
+        f"  iterations per worker: min {min(iters)}, max {max(iters)}",
+        f"  blocked seconds per worker: mean {sum(blocked) / len(blocked):.4g}, "
+        f"max {max(blocked):.4g}",
+        f"  staleness: " + (", ".join(f"{k}: {v}" for k, v in list(hist.items())[:12])
+                            + (" ..." if len(hist) > 12 else "") if hist else "none applied"),
+    ]  # fmt: skip
+    if r["bytes_per_server"]:
+        lines.append("  bytes per server: " + ", ".join(
+            f"{name} {b:,.0f}" for name, b in r["bytes_per_server"].items()))  # fmt: skip
+    lines += [f"  figure: {p}" for p in r.get("figures", [])]
+    return "\n".join(lines)

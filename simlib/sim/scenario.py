@@ -1,0 +1,230 @@
+"""Scenario files: a cluster, a policy and a run, in YAML; shipped examples usable by name.
+
+A scenario file (``simlib simulate FILE.yaml``, or a shipped name such as ``ssp-stragglers``)::
+
+    description: 16 workers, random stragglers, SSP with staleness 2
+    cluster:
+      workers: 16
+      step_seconds: 0.1            # one value, or a list with one per worker
+      stragglers: {distribution: lognormal, sigma: 0.1, probability: 0.05, slowdown: 4}
+      servers: 2
+      model_bytes: 25.0e+6         # 0 or absent: communication is free
+      network: {worker_bandwidth_bytes_per_s: 1.25e+9, latency_s: 50.0e-6}
+    policy: {name: ssp, staleness: 2}
+    run: {steps: 50, seed: 0}      # or until_s instead of steps
+
+Files are read with ``yaml.safe_load`` and checked field by field: a wrong field or value is
+reported as ``FILE: field F: value V: what is allowed`` (a :class:`simlib.errors.ConfigError`).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from simlib.errors import ConfigError
+from simlib.sim.cluster import DISTRIBUTIONS, ClusterSpec, NetworkSpec, StragglerSpec
+from simlib.sim.collectives import ALLREDUCE_ALGORITHMS
+from simlib.sim.policies import COMMS, POLICIES, PolicySpec
+
+__all__ = ["Scenario", "load_scenario", "scenario_from_dict", "scenario_names"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Stragglers(_Model):
+    distribution: Literal[DISTRIBUTIONS] = "fixed"  # type: ignore[valid-type]
+    sigma: float = Field(0.0, ge=0)
+    probability: float = Field(0.0, ge=0, le=1)
+    slowdown: float = Field(1.0, ge=1)
+
+
+class _Network(_Model):
+    worker_bandwidth_bytes_per_s: float = Field(math.inf, gt=0)
+    server_bandwidth_bytes_per_s: float | None = Field(None, gt=0)
+    latency_s: float = Field(0.0, ge=0)
+
+
+class _Cluster(_Model):
+    workers: int = Field(ge=1)
+    step_seconds: float | list[float] = 1.0
+    stragglers: _Stragglers = _Stragglers()
+    servers: int = Field(1, ge=1)
+    model_bytes: float = Field(0.0, ge=0)
+    network: _Network = _Network()
+
+
+class _Policy(_Model):
+    name: Literal[POLICIES] = "bsp"  # type: ignore[valid-type]
+    staleness: int = Field(0, ge=0)
+    local_steps: int = Field(1, ge=1)
+    backup_workers: int = Field(0, ge=0)
+    comm: Literal[COMMS] | None = None  # type: ignore[valid-type]
+    algorithm: Literal[ALLREDUCE_ALGORITHMS] = "ring"  # type: ignore[valid-type]
+
+
+class _Run(_Model):
+    steps: int | None = Field(None, ge=1)
+    until_s: float | None = Field(None, gt=0)
+    seed: int = Field(0, ge=0)
+
+
+class _Scenario(_Model):
+    name: str | None = None
+    description: str = ""
+    cluster: _Cluster
+    policy: _Policy = _Policy()
+    run: _Run = _Run()
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A loaded scenario: what to simulate and how long."""
+
+    name: str
+    description: str
+    cluster: ClusterSpec
+    policy: PolicySpec
+    steps: int | None
+    until_s: float | None
+    seed: int
+
+    def run_arguments(self) -> dict[str, Any]:
+        """Keyword arguments for :func:`simlib.sim.simulate` (after cluster and policy)."""
+        return {"steps": self.steps, "until_s": self.until_s, "seed": self.seed}
+
+
+def _describe(error: dict) -> str:
+    field = ".".join(str(part) for part in error["loc"])
+    if error["type"] == "extra_forbidden":
+        return f"field {field}: unknown field; remove it or check its spelling"
+    if error["type"] == "missing":
+        return f"field {field}: missing; it is required"
+    return f"field {field}: value {error.get('input')!r}: {error['msg'].lower()}"
+
+
+def _known_fields(error: dict) -> str:
+    """The fields allowed where an unknown one was found."""
+    model: Any = _Scenario
+    for part in error["loc"][:-1]:
+        annotation = model.model_fields[part].annotation
+        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+        if model is None:
+            return ""
+    return "; allowed fields: " + ", ".join(model.model_fields)
+
+
+def scenario_from_dict(data: Any, source: str = "scenario") -> Scenario:
+    """Check a scenario given as plain data (what the YAML holds) and build its specs.
+
+    Raises:
+        ConfigError: naming ``source``, the field, the value and what is allowed.
+    """
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping with a 'cluster' field, got {data!r}")
+    try:
+        parsed = _Scenario.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        hint = _known_fields(first) if first["type"] == "extra_forbidden" else ""
+        raise ConfigError(f"{source}: {_describe(first)}{hint}") from None
+    if parsed.run.steps is not None and parsed.run.until_s is not None:
+        raise ConfigError(f"{source}: field run: give steps or until_s, not both")
+    try:
+        cluster = ClusterSpec(
+            **{f: getattr(parsed.cluster, f) for f in ("workers", "servers", "model_bytes")},
+            step_seconds=parsed.cluster.step_seconds,
+            stragglers=StragglerSpec(**parsed.cluster.stragglers.model_dump()),
+            network=NetworkSpec(**parsed.cluster.network.model_dump()),
+        )
+        policy = PolicySpec(**parsed.policy.model_dump())
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+    steps = parsed.run.steps
+    if steps is None and parsed.run.until_s is None:
+        steps = 100
+    return Scenario(name=parsed.name or Path(source).stem, description=parsed.description,
+                    cluster=cluster, policy=policy, steps=steps, until_s=parsed.run.until_s,
+                    seed=parsed.run.seed)  # fmt: skip
+
+
+def scenario_names() -> list[str]:
+    """Names of the scenarios shipped with simlib (``simlib/sim/scenarios/*.yaml``)."""
+    folder = resources.files("simlib.sim") / "scenarios"
+    return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def _read(name_or_path: str | Path) -> tuple[Any, str]:
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        if not path.is_file():
+            raise ConfigError(f"{path}: no such scenario file")
+        text, source = path.read_text(encoding="utf-8"), str(path)
+    elif str(name_or_path) in scenario_names():
+        resource = resources.files("simlib.sim") / "scenarios" / f"{name_or_path}.yaml"
+        text, source = resource.read_text(encoding="utf-8"), f"{name_or_path}.yaml"
+    else:
+        raise ConfigError(f"{name_or_path!r} is neither a .yaml file nor a shipped scenario; "
+                          f"shipped: {', '.join(scenario_names())}")  # fmt: skip
+    try:
+        return yaml.safe_load(text), source
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" (line {where.line + 1})" if where is not None else ""
+        raise ConfigError(f"{source}: not valid YAML{line}: {getattr(exc, 'problem', exc)}") from None
+
+
+def load_scenario(name_or_path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
+    """Load a scenario file, or a shipped scenario by name, with optional overrides.
+
+    Args:
+        name_or_path: a path to a ``.yaml`` file, or a name from :func:`scenario_names`.
+        overrides: dotted field paths to replace before checking, e.g.
+            ``{"cluster.workers": 8, "policy.name": "asp", "run.steps": 20}``.
+
+    Returns:
+        Scenario.
+
+    Example:
+        >>> load_scenario("ssp-stragglers", {"run.steps": 5}).steps
+        5
+    """
+    data, source = _read(name_or_path)
+    return scenario_from_dict(with_overrides(data, overrides or {}), source)
+
+
+def with_overrides(data: Any, overrides: dict[str, Any]) -> Any:
+    """A copy of scenario data with dotted fields replaced (``run.steps`` drops ``until_s``)."""
+    if not isinstance(data, dict):
+        return data
+    out = copy.deepcopy(data)
+    for dotted, value in overrides.items():
+        *parents, leaf = dotted.split(".")
+        node = out
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                break
+        else:
+            node[leaf] = value
+            if dotted in ("run.steps", "run.until_s"):
+                node.pop("until_s" if leaf == "steps" else "steps", None)
+    return out
+
+
+def as_dict(scenario: Scenario) -> dict[str, Any]:
+    """The scenario as plain data (what a YAML file would hold)."""
+    return {"name": scenario.name, "description": scenario.description,
+            "cluster": dataclasses.asdict(scenario.cluster),
+            "policy": dataclasses.asdict(scenario.policy),
+            "run": scenario.run_arguments()}  # fmt: skip
