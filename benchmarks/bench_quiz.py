@@ -24,7 +24,15 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from simlib.quiz import Bank, grade_class, load_bank, load_submissions, make_variant, write_csv, write_gradescope
+from simlib.quiz import (
+    Bank,
+    grade_class,
+    load_bank,
+    load_submissions,
+    make_variant,
+    write_csv,
+    write_gradescope,
+)
 from simlib.quiz.schema import ConceptItem, MultipleChoice, NumericItem, SingleChoice
 from simlib.quiz.submissions import Submission
 from simlib.quiz.variants import mistake_value
@@ -36,8 +44,19 @@ LABELS = Path(__file__).resolve().parents[1] / "tests" / "data" / "concept_answe
 
 def quiz() -> Bank:
     """20 items: 8 numeric, 8 choice, 4 concepts, from the shipped banks."""
-    pool = [i for t in ("data_parallelism", "zero", "parameter_servers", "model_parallelism",
-                        "synchronisation", "basics", "fault_tolerance") for i in load_bank(t).items]  # fmt: skip
+    pool = [
+        i
+        for t in (
+            "data_parallelism",
+            "zero",
+            "parameter_servers",
+            "model_parallelism",
+            "synchronisation",
+            "basics",
+            "fault_tolerance",
+        )
+        for i in load_bank(t).items
+    ]
     numeric = [i for i in pool if isinstance(i, NumericItem)][:8]
     choice = [i for i in pool if isinstance(i, SingleChoice | MultipleChoice)][:8]
     concepts = [i for i in pool if isinstance(i, ConceptItem)][:4]
@@ -53,7 +72,9 @@ def _answer(item, student: str, rng: np.random.Generator, texts: dict[str, list[
         if roll < 0.6 or not item.mistakes:
             return variant.key
         if roll < 0.8:
-            return mistake_value(item, variant, item.mistakes[int(rng.integers(len(item.mistakes)))])
+            return mistake_value(
+                item, variant, item.mistakes[int(rng.integers(len(item.mistakes)))]
+            )
         return variant.key * 1.7
     if isinstance(item, SingleChoice):
         return item.answer if roll < 0.6 else "ABCD"[int(rng.integers(len(item.options)))]
@@ -65,13 +86,18 @@ def _answer(item, student: str, rng: np.random.Generator, texts: dict[str, list[
 def submissions(bank: Bank) -> list[Submission]:
     rng = np.random.default_rng(0)
     labelled = yaml.safe_load(LABELS.read_text())["answers"]
-    texts = {i.id: [r["answer"] for r in labelled if r["item"] == i.id] or [i.model_answer]
-             for i in bank.items if isinstance(i, ConceptItem)}  # fmt: skip
+    texts = {
+        i.id: [r["answer"] for r in labelled if r["item"] == i.id] or [i.model_answer]
+        for i in bank.items
+        if isinstance(i, ConceptItem)
+    }
     subs = []
     for k in range(STUDENTS):
         student = f"s{k:04d}"
         answers = {i.id: _answer(i, student, rng, texts) for i in bank.items}
-        subs.append(Submission(student=student, answers={a: v for a, v in answers.items() if v is not None}))
+        subs.append(
+            Submission(student=student, answers={a: v for a, v in answers.items() if v is not None})
+        )
     return subs
 
 
@@ -126,8 +152,15 @@ def end_to_end(bank: Bank, subs: list[Submission]) -> float:
 
 
 def _row(name: str, value: float, baseline: float) -> dict:
-    return {"name": name, "value": value, "baseline": baseline, "ratio": value / baseline,
-            "target": TARGET_S, "unit": "s", "ok": value <= TARGET_S}  # fmt: skip
+    return {
+        "name": name,
+        "value": value,
+        "baseline": baseline,
+        "ratio": value / baseline,
+        "target": TARGET_S,
+        "unit": "s",
+        "ok": value <= TARGET_S,
+    }
 
 
 def main() -> list[dict]:

@@ -1,10 +1,18 @@
-"""Banks and decks: every shipped file validates, the seed is covered, errors name file/item/field."""
+"""Banks and decks: shipped files validate, the seed is covered, errors name file/item/field."""
 
 from __future__ import annotations
 
 import pytest
 
-from simlib.quiz import BankError, bank_names, deck_names, grade_answer, load_bank, load_deck, parse_bank
+from simlib.quiz import (
+    BankError,
+    bank_names,
+    deck_names,
+    grade_answer,
+    load_bank,
+    load_deck,
+    parse_bank,
+)
 from simlib.quiz.schema import ConceptItem, NumericItem
 
 SEED_CHOICES = {
@@ -20,9 +28,12 @@ SEED_EXPLAIN = {
     "sync-explain": ("synchronisation", "Consider what happens if the devices update the model"),
 }
 SEED_CARDS = {
-    "what-is-distributed-training", "two-strategies", "why-synchronise", "parameter-server-role",
+    "what-is-distributed-training",
+    "two-strategies",
+    "why-synchronise",
+    "parameter-server-role",
     "large-datasets",
-}  # fmt: skip
+}
 
 
 def all_items():
@@ -31,8 +42,17 @@ def all_items():
 
 def test_every_bank_and_deck_loads_with_enough_items():
     names = bank_names()
-    assert {"basics", "why_distributed", "data_parallelism", "model_parallelism", "zero",
-            "synchronisation", "parameter_servers", "large_datasets", "fault_tolerance"} <= set(names)  # fmt: skip
+    assert {
+        "basics",
+        "why_distributed",
+        "data_parallelism",
+        "model_parallelism",
+        "zero",
+        "synchronisation",
+        "parameter_servers",
+        "large_datasets",
+        "fault_tolerance",
+    } <= set(names)
     items = all_items()
     ids = [i.id for i in items]
     assert len(ids) == len(set(ids)), "item ids must be unique across banks"
@@ -76,7 +96,11 @@ def test_seed_explain_question_has_four_concepts_and_grades(item_id):
     full = grade_answer(item, item.model_answer)
     assert full.correct and full.feedback.startswith("4/4 concepts")
     empty = grade_answer(item, "Bananas are yellow and grow in bunches.")
-    assert empty.score == 0 and empty.feedback.startswith("0/4 concepts") and "Missed:" in empty.feedback
+    assert (
+        empty.score == 0
+        and empty.feedback.startswith("0/4 concepts")
+        and "Missed:" in empty.feedback
+    )
 
 
 def test_seed_cards_exist():
@@ -84,7 +108,10 @@ def test_seed_cards_exist():
     seed = {c.id for c in deck.cards if "seed" in c.tags}
     assert seed == SEED_CARDS
     backs = {c.id: c.back.lower() for c in deck.cards}
-    assert "data parallelism" in backs["two-strategies"] and "model parallelism" in backs["two-strategies"]
+    assert (
+        "data parallelism" in backs["two-strategies"]
+        and "model parallelism" in backs["two-strategies"]
+    )
     assert "consistent" in backs["why-synchronise"]
 
 
@@ -95,22 +122,40 @@ def _bank(items: str) -> str:
 @pytest.mark.parametrize(
     ("items", "expected"),
     [
-        ("  - {id: q1, type: single, prompt: P, options: [a, b], answer: C}",
-         ["item 'q1'", "field (whole entry)", "'C' is not an option letter", "use one of AB"]),
-        ("  - {id: q2, type: single, prompt: P, options: [a, b], answr: A}",
-         ["item 'q2'", "field answer", "Field required", "field answr", "remove it"]),
-        ("  - {id: q3, type: numeric, prompt: 'x {n}', function: nope, params: {n: {values: [1]}}, args: {}}",
-         ["item 'q3'", "function 'nope' is not registered", "amdahl_speedup"]),
-        ("  - {id: q4, type: numeric, prompt: 'x {m}', function: amdahl_speedup, params: {n: {values: [1]}}, "
-         "args: {parallel_fraction: 0.5, workers: {param: n}}}",
-         ["item 'q4'", "prompt uses ['m']"]),
-        ("  - {id: q5, type: essay, prompt: P}", ["item 'q5'", "type", "single, multiple, numeric or concepts"]),
-        ("  - {id: Bad Id, type: single, prompt: P, options: [a, b], answer: A}",
-         ["field id", "lower-case letters"]),
-        ("  - {id: q7, type: concepts, prompt: P, concepts: [{id: c, name: n, patterns: ['(']}]}",
-         ["item 'q7'", "not a valid regular expression"]),
+        (
+            "  - {id: q1, type: single, prompt: P, options: [a, b], answer: C}",
+            ["item 'q1'", "field (whole entry)", "'C' is not an option letter", "use one of AB"],
+        ),
+        (
+            "  - {id: q2, type: single, prompt: P, options: [a, b], answr: A}",
+            ["item 'q2'", "field answer", "Field required", "field answr", "remove it"],
+        ),
+        (
+            "  - {id: q3, type: numeric, prompt: 'x {n}', function: nope, "
+            "params: {n: {values: [1]}}, args: {}}",
+            ["item 'q3'", "function 'nope' is not registered", "amdahl_speedup"],
+        ),
+        (
+            "  - {id: q4, type: numeric, prompt: 'x {m}', function: amdahl_speedup, "
+            "params: {n: {values: [1]}}, "
+            "args: {parallel_fraction: 0.5, workers: {param: n}}}",
+            ["item 'q4'", "prompt uses ['m']"],
+        ),
+        (
+            "  - {id: q5, type: essay, prompt: P}",
+            ["item 'q5'", "type", "single, multiple, numeric or concepts"],
+        ),
+        (
+            "  - {id: Bad Id, type: single, prompt: P, options: [a, b], answer: A}",
+            ["field id", "lower-case letters"],
+        ),
+        (
+            "  - {id: q7, type: concepts, prompt: P, "
+            "concepts: [{id: c, name: n, patterns: ['(']}]}",
+            ["item 'q7'", "not a valid regular expression"],
+        ),
     ],
-)  # fmt: skip
+)
 def test_errors_name_file_item_field_and_fix(items, expected):
     with pytest.raises(BankError) as info:
         parse_bank(_bank(items), "quizzes/broken.yaml")
@@ -139,3 +184,9 @@ def test_unknown_bank_and_deck_name_the_choices():
         load_deck("nope")
     with pytest.raises(KeyError, match="has no item 'zzz'"):
         load_bank("basics").item("zzz")
+
+
+def test_a_deck_file_stays_a_deck_after_it_was_cached():
+    load_deck("basics")
+    with pytest.raises(BankError, match="is a flashcard deck"):
+        load_bank("cards_basics")

@@ -7,14 +7,14 @@ import sqlite3
 import subprocess
 import sys
 import zipfile
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from simlib.quiz import QuizError, ReviewState, StateError, export_anki, load_deck, parse_rating
 from simlib.quiz.storage import write_bytes_atomic
 
-T0 = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)

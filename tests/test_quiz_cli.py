@@ -60,12 +60,16 @@ def _secrets(item, student: str) -> list[str]:
     return [s for s in secrets if len(s) > 3]
 
 
-@pytest.mark.parametrize("bank_name", ["data_parallelism", "zero", "parameter_servers", "synchronisation"])
+@pytest.mark.parametrize(
+    "bank_name", ["data_parallelism", "zero", "parameter_servers", "synchronisation"]
+)
 def test_paper_holds_no_answers(tmp_path, capsys, bank_name):
     bank = load_bank(bank_name)
     for student in ("ada", "grace", "alan", "edsger", "barbara"):
         out = tmp_path / f"{student}.json"
-        summary = run_json(capsys, ["quiz", "paper", bank_name, "--student", student, "--out", str(out)])
+        summary = run_json(
+            capsys, ["quiz", "paper", bank_name, "--student", student, "--out", str(out)]
+        )
         assert summary["items"] == len(bank.items)
         text = out.read_text()
         paper = json.loads(text)
@@ -79,7 +83,10 @@ def test_paper_holds_no_answers(tmp_path, capsys, bank_name):
                 variant = make_variant(item, student)
                 assert shown["prompt"] == variant.prompt and shown["parameters"] == variant.params
                 for form in _key_forms(variant.key):
-                    assert not re.search(rf"(?<![\d.]){re.escape(form)}(?!\d|\.\d)", chunk), (item.id, form)
+                    assert not re.search(rf"(?<![\d.]){re.escape(form)}(?!\d|\.\d)", chunk), (
+                        item.id,
+                        form,
+                    )
         assert paper["submission"]["answers"] == {i.id: None for i in bank.items}
 
 
@@ -99,9 +106,13 @@ def _submissions(folder: Path, bank) -> None:
     (folder / "ace.json").write_text(json.dumps({"student": "ace", "answers": ace}))
     half = {i.id: _correct_answer(i, "half") for i in bank.items[::2]}
     (folder / "half.json").write_text(json.dumps({"student": "half", "answers": half}))
-    (folder / "blank.json").write_text(json.dumps({"student": "blank", "answers": {}, "attempt": 2}))
+    (folder / "blank.json").write_text(
+        json.dumps({"student": "blank", "answers": {}, "attempt": 2})
+    )
     (folder / "broken.json").write_text('{"student": "x", "answers": ')
-    (folder / "huge.json").write_text(json.dumps({"student": "huge", "answers": {"a": "x" * MAX_SUBMISSION_BYTES}}))
+    (folder / "huge.json").write_text(
+        json.dumps({"student": "huge", "answers": {"a": "x" * MAX_SUBMISSION_BYTES}})
+    )
     (folder / "badid.json").write_text(json.dumps({"student": "=HYPERLINK()", "answers": {}}))
     (folder / "zz-again.json").write_text(json.dumps({"student": "ace", "answers": {}}))
     (folder / "notes.txt").write_text("not a submission")
@@ -113,12 +124,30 @@ def test_grade_a_class_twice_gives_identical_files(tmp_path, capsys):
     outputs = []
     for run in range(2):
         csv_path, gs_path = tmp_path / f"g{run}.csv", tmp_path / f"r{run}.json"
-        result = run_json(capsys, ["quiz", "grade", "--bank", "zero", "--submissions", str(tmp_path / "subs"),
-                                   "--csv", str(csv_path), "--gradescope", str(gs_path)])  # fmt: skip
+        result = run_json(
+            capsys,
+            [
+                "quiz",
+                "grade",
+                "--bank",
+                "zero",
+                "--submissions",
+                str(tmp_path / "subs"),
+                "--csv",
+                str(csv_path),
+                "--gradescope",
+                str(gs_path),
+            ],
+        )
         outputs.append((csv_path.read_bytes(), gs_path.read_bytes()))
     assert outputs[0] == outputs[1]
     assert result["graded"] == 3
-    assert sorted(r["file"] for r in result["rejected"]) == ["badid.json", "broken.json", "huge.json", "zz-again.json"]
+    assert sorted(r["file"] for r in result["rejected"]) == [
+        "badid.json",
+        "broken.json",
+        "huge.json",
+        "zz-again.json",
+    ]
     rows = outputs[0][0].decode().splitlines()
     assert rows[0].split(",")[:5] == ["student", "attempt", "score", "max_score", "percent"]
     by_student = {r.split(",")[0]: r.split(",") for r in rows[1:]}
@@ -137,7 +166,10 @@ def test_grade_a_class_twice_gives_identical_files(tmp_path, capsys):
     [
         (["quiz", "list", "nope"], "bank 'nope' not found"),
         (["quiz", "grade", "--bank", "zero", "--submissions", "/no/such/dir"], "does not exist"),
-        (["quiz", "paper", "zero", "--student", "a", "--out", "p.json", "--items", "zzz"], "has no item 'zzz'"),
+        (
+            ["quiz", "paper", "zero", "--student", "a", "--out", "p.json", "--items", "zzz"],
+            "has no item 'zzz'",
+        ),
         (["cards", "review", "nope"], "deck 'nope' not found"),
         (["quiz", "list", "cards_basics"], "is a flashcard deck"),
     ],
@@ -150,7 +182,9 @@ def test_bad_input_is_one_line_and_exit_2(capsys, argv, message):
 
 def test_take_in_the_terminal(monkeypatch, capsys):
     monkeypatch.setattr("sys.stdin", io.StringIO("b\nC\n"))
-    result = run_json(capsys, ["quiz", "take", "basics", "--items", "basics-goal,basics-dp-strategy"])
+    result = run_json(
+        capsys, ["quiz", "take", "basics", "--items", "basics-goal,basics-dp-strategy"]
+    )
     assert result["score"] == 1.0 and result["max_score"] == 2.0
     assert [i["correct"] for i in result["items"]] == [True, False]
     monkeypatch.setattr("sys.stdin", io.StringIO(":q\n"))

@@ -25,9 +25,12 @@ from simlib.quiz.bank import quiz_dir
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-(10**20), 10**20),
-    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=30),
-)  # fmt: skip
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**20), 10**20),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=30),
+)
 json_like = st.recursive(
     scalars,
     lambda inner: st.one_of(
@@ -36,9 +39,33 @@ json_like = st.recursive(
     max_leaves=30,
 )
 REAL_BANK = yaml.safe_load((quiz_dir() / "data_parallelism.yaml").read_text())
-KEYS = ["id", "type", "prompt", "options", "answer", "function", "field", "params", "args",
-        "tolerance", "mistakes", "concepts", "phrasings", "patterns", "values", "min", "max",
-        "step", "param", "scale", "answer_scale", "override", "topic", "items", "kind"]  # fmt: skip
+KEYS = [
+    "id",
+    "type",
+    "prompt",
+    "options",
+    "answer",
+    "function",
+    "field",
+    "params",
+    "args",
+    "tolerance",
+    "mistakes",
+    "concepts",
+    "phrasings",
+    "patterns",
+    "values",
+    "min",
+    "max",
+    "step",
+    "param",
+    "scale",
+    "answer_scale",
+    "override",
+    "topic",
+    "items",
+    "kind",
+]
 
 
 def _paths(node, prefix=()):

@@ -139,7 +139,9 @@ def test_numeric_answers_that_are_not_numbers():
     item = load_bank("why_distributed").item("why-amdahl-speedup")
     for bad in ("five", "nan", "inf", True, [1], "1,5"):
         result = grade_answer(item, bad)
-        assert result.score == 0 and ("No number read" in result.feedback or "No answer" in result.feedback)
+        assert result.score == 0 and (
+            "No number read" in result.feedback or "No answer" in result.feedback
+        )
 
 
 def test_choice_answer_forms():
@@ -148,7 +150,11 @@ def test_choice_answer_forms():
     assert grade_answer(multiple, "c, a").correct
     assert grade_answer(multiple, "AC").score == 1.0
     half = grade_answer(multiple, "A")
-    assert half.score == 0.5 and half.feedback.startswith("Partly right") and "missed C" in half.feedback
+    assert (
+        half.score == 0.5
+        and half.feedback.startswith("Partly right")
+        and "missed C" in half.feedback
+    )
     assert grade_answer(multiple, "ABC").score == 0.5  # two right, one wrong, of two
     assert grade_answer(multiple, "BD").score == 0.0
     assert "No answer read" in grade_answer(multiple, "Z").feedback
@@ -161,8 +167,12 @@ def test_concept_feedback_names_missed_concepts_and_misconceptions():
     item = load_bank("basics").item("basics-dp-vs-mp")
     result = grade_answer(item, "Data parallelism gives each GPU a different shard of the batch.")
     assert result.feedback.startswith("1/4 concepts.") and result.score == pytest.approx(0.25)
-    assert "Missed: in data parallelism every device holds the same, complete model" in result.feedback
-    wrong = grade_answer(item, "Model parallelism splits the data; data parallelism splits the model.")
+    assert (
+        "Missed: in data parallelism every device holds the same, complete model" in result.feedback
+    )
+    wrong = grade_answer(
+        item, "Model parallelism splits the data; data parallelism splits the model."
+    )
     assert wrong.score == 0 and "Careful:" in wrong.feedback
     assert set(wrong.details["misconceptions"]) == {"mp-splits-data", "dp-splits-model"}
     negated = grade_concepts(item, "Data parallelism does not split the data.")

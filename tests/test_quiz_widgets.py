@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import ipywidgets as widgets
 import pytest
 
-from simlib.quiz import FlashcardWidget, ReviewState, load_deck, make_variant, show_flashcards, show_quiz
+from simlib.quiz import (
+    FlashcardWidget,
+    ReviewState,
+    load_deck,
+    make_variant,
+    show_flashcards,
+    show_quiz,
+)
 
-T0 = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 FOCUSABLE = (widgets.Button, widgets.RadioButtons, widgets.Checkbox, widgets.Text, widgets.Textarea)
 
 

@@ -5,7 +5,8 @@
 - ``simlib quiz paper BANK --student ID --out paper.json``: a student's variant, no answers.
 - ``simlib quiz grade --bank BANK --submissions DIR --csv grades.csv --gradescope results.json``.
 - ``simlib quiz check [BANK]``: validate banks and compute sample keys of every numeric item.
-- ``simlib cards list``, ``simlib cards review DECK``, ``simlib cards export DECK --anki deck.apkg``.
+- ``simlib cards list``, ``simlib cards review DECK``,
+  ``simlib cards export DECK --anki deck.apkg``.
 
 Everything from :mod:`simlib.quiz` is imported inside the handlers, so ``simlib --help`` stays fast.
 """
@@ -23,10 +24,18 @@ def register(sub) -> None:
 
 
 def _variant_flags(p, student_required: bool = False) -> None:
-    p.add_argument("--student", required=student_required, default="guest",
-                   help="student id: seeds the numeric variants (default guest)")  # fmt: skip
-    p.add_argument("--course", default="simlib", help="course name, part of the seed (default simlib)")
-    p.add_argument("--attempt", type=int, default=0, help="attempt number, part of the seed (default 0)")
+    p.add_argument(
+        "--student",
+        required=student_required,
+        default="guest",
+        help="student id: seeds the numeric variants (default guest)",
+    )
+    p.add_argument(
+        "--course", default="simlib", help="course name, part of the seed (default simlib)"
+    )
+    p.add_argument(
+        "--attempt", type=int, default=0, help="attempt number, part of the seed (default 0)"
+    )
     p.add_argument("--items", default=None, help="only these item ids, comma-separated")
 
 
@@ -43,7 +52,9 @@ def _register_quiz(sub) -> None:
     _variant_flags(p)
     add_json_flag(p)
     p.set_defaults(handler=run_take)
-    p = cmds.add_parser("paper", help="write a student's paper (questions and parameters, no answers)")
+    p = cmds.add_parser(
+        "paper", help="write a student's paper (questions and parameters, no answers)"
+    )
     p.add_argument("bank", help="bank topic or path")
     _variant_flags(p, student_required=True)
     p.add_argument("--out", required=True, help="JSON file to write")
@@ -54,12 +65,16 @@ def _register_quiz(sub) -> None:
     p.add_argument("--submissions", required=True, help="folder of *.json submissions")
     p.add_argument("--csv", default=None, help="gradebook CSV to write")
     p.add_argument("--gradescope", default=None, help="Gradescope results JSON to write")
-    p.add_argument("--course", default="simlib", help="course name, part of the seed (default simlib)")
+    p.add_argument(
+        "--course", default="simlib", help="course name, part of the seed (default simlib)"
+    )
     add_json_flag(p)
     p.set_defaults(handler=run_grade)
     p = cmds.add_parser("check", help="validate banks and compute sample keys of numeric items")
     p.add_argument("bank", nargs="?", help="bank topic or path (default: every bank and deck)")
-    p.add_argument("--students", type=positive_int, default=20, help="variants per numeric item (default 20)")
+    p.add_argument(
+        "--students", type=positive_int, default=20, help="variants per numeric item (default 20)"
+    )
     add_json_flag(p)
     p.set_defaults(handler=run_check)
 
@@ -102,8 +117,17 @@ def run_list(args) -> int:
 
     names = [args.bank] if args.bank else bank_names()
     banks = [load_bank(n) for n in names]
-    result = {"banks": [{"topic": b.topic, "title": b.title, "notebook": b.notebook,
-                         "items": [_item_row(i) for i in b.items]} for b in banks]}  # fmt: skip
+    result = {
+        "banks": [
+            {
+                "topic": b.topic,
+                "title": b.title,
+                "notebook": b.notebook,
+                "items": [_item_row(i) for i in b.items],
+            }
+            for b in banks
+        ]
+    }
 
     def text(r):
         lines = []
@@ -141,12 +165,25 @@ def run_take(args) -> int:
 
     bank = load_bank(args.bank)
     stream = sys.stderr if args.json else sys.stdout
-    graded = take_in_terminal(bank, args.student, course=args.course, attempt=args.attempt,
-                              items=_items(args.items), ask=_ask_on(stream), say=_say_to(stream))  # fmt: skip
-    result = {"bank": bank.topic, "student": graded.student, "score": graded.score,
-              "max_score": graded.max_score,
-              "items": [{"id": r.item_id, "score": r.score, "points": r.points,
-                         "correct": r.correct} for r in graded.items]}  # fmt: skip
+    graded = take_in_terminal(
+        bank,
+        args.student,
+        course=args.course,
+        attempt=args.attempt,
+        items=_items(args.items),
+        ask=_ask_on(stream),
+        say=_say_to(stream),
+    )
+    result = {
+        "bank": bank.topic,
+        "student": graded.student,
+        "score": graded.score,
+        "max_score": graded.max_score,
+        "items": [
+            {"id": r.item_id, "score": r.score, "points": r.points, "correct": r.correct}
+            for r in graded.items
+        ],
+    }
     if args.json:
         emit(result, True, str)
     return 0
@@ -157,10 +194,16 @@ def run_paper(args) -> int:
     from simlib.quiz.storage import write_json_atomic
 
     bank = load_bank(args.bank)
-    paper = build_paper(bank, args.student, course=args.course, attempt=args.attempt,
-                        items=_items(args.items))  # fmt: skip
+    paper = build_paper(
+        bank, args.student, course=args.course, attempt=args.attempt, items=_items(args.items)
+    )
     write_json_atomic(args.out, paper)
-    result = {"bank": bank.topic, "student": args.student, "items": len(paper["items"]), "out": args.out}
+    result = {
+        "bank": bank.topic,
+        "student": args.student,
+        "items": len(paper["items"]),
+        "out": args.out,
+    }
     emit(result, args.json, lambda r: f"wrote {r['out']}: {r['items']} items for {r['student']}")
     return 0
 
@@ -181,8 +224,10 @@ def run_grade(args) -> int:
 
     def text(r):
         mean = "-" if r["mean_score"] is None else f"{r['mean_score']:.3g}"
-        return (f"graded {r['graded']} submission(s) of {r['bank']}, mean {mean} of "
-                f"{r['max_score']:g}; skipped {len(r['rejected'])}")  # fmt: skip
+        return (
+            f"graded {r['graded']} submission(s) of {r['bank']}, mean {mean} of "
+            f"{r['max_score']:g}; skipped {len(r['rejected'])}"
+        )
 
     emit(result, args.json, text)
     return 0
@@ -201,21 +246,36 @@ def run_check(args) -> int:
             for s in range(args.students):
                 make_variant(item, f"check-{s}")
         rows.append({"bank": bank.topic, "items": len(bank.items), "numeric": len(numeric)})
-    decks = [] if args.bank else [{"deck": d, "cards": len(load_deck(d).cards)} for d in deck_names()]
+    decks = (
+        [] if args.bank else [{"deck": d, "cards": len(load_deck(d).cards)} for d in deck_names()]
+    )
     result = {"banks": rows, "decks": decks, "ok": True}
-    emit(result, args.json, lambda r: "\n".join(
-        [f"ok  {b['bank']:<20} {b['items']} items ({b['numeric']} numeric)" for b in r["banks"]]
-        + [f"ok  deck {d['deck']:<15} {d['cards']} cards" for d in r["decks"]]))  # fmt: skip
+    emit(
+        result,
+        args.json,
+        lambda r: "\n".join(
+            [f"ok  {b['bank']:<20} {b['items']} items ({b['numeric']} numeric)" for b in r["banks"]]
+            + [f"ok  deck {d['deck']:<15} {d['cards']} cards" for d in r["decks"]]
+        ),
+    )
     return 0
 
 
 def run_cards_list(args) -> int:
     from simlib.quiz import ReviewState, deck_names, load_deck
 
-    decks = [{"title": load_deck(n).title, **ReviewState(load_deck(n)).stats()} for n in deck_names()]
-    emit({"decks": decks}, args.json, lambda r: "\n".join(
-        f"{d['deck']:<16} {d['cards']} cards: {d['new']} new, {d['due']} due, next {d['next_due'] or '-'}"
-        for d in r["decks"]))  # fmt: skip
+    decks = [
+        {"title": load_deck(n).title, **ReviewState(load_deck(n)).stats()} for n in deck_names()
+    ]
+    emit(
+        {"decks": decks},
+        args.json,
+        lambda r: "\n".join(
+            f"{d['deck']:<16} {d['cards']} cards: {d['new']} new, {d['due']} due, "
+            f"next {d['next_due'] or '-'}"
+            for d in r["decks"]
+        ),
+    )
     return 0
 
 
@@ -225,9 +285,14 @@ def run_cards_review(args) -> int:
     state = ReviewState(load_deck(args.deck))
     stream = sys.stderr if args.json else sys.stdout
     stats = review_in_terminal(state, limit=args.limit, ask=_ask_on(stream), say=_say_to(stream))
-    emit({**stats, "state_file": str(state.path)}, args.json,
-         lambda r: f"{r['reviewed_this_session']} reviewed; {r['due']} due, {r['new']} new; "
-                   f"next due {r['next_due'] or '-'}")  # fmt: skip
+    emit(
+        {**stats, "state_file": str(state.path)},
+        args.json,
+        lambda r: (
+            f"{r['reviewed_this_session']} reviewed; {r['due']} due, {r['new']} new; "
+            f"next due {r['next_due'] or '-'}"
+        ),
+    )
     return 0
 
 

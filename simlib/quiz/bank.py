@@ -41,7 +41,7 @@ MAX_FILE_BYTES = 2_000_000
 MAX_DEPTH = 32
 MAX_NODES = 200_000
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_CACHE: dict[tuple[str, int, int], Any] = {}
+_CACHE: dict[tuple[str, str, int, int], Any] = {}
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -68,7 +68,9 @@ def _path(name: str | os.PathLike, prefix: str, what: str, names: list[str]) -> 
     else:
         path = quiz_dir() / f"{prefix}{text.removeprefix(prefix)}.yaml"
     if not path.is_file():
-        raise BankError(f"{what} {text!r} not found at {path}; use one of {names} or a path to a .yaml file")
+        raise BankError(
+            f"{what} {text!r} not found at {path}; use one of {names} or a path to a .yaml file"
+        )
     return path
 
 
@@ -83,7 +85,9 @@ def _check_tree(data: Any, source: str) -> None:
             continue
         count += 1
         if id(node) in seen:
-            raise BankError(f"{source}: YAML anchors and aliases are not allowed; write the content out")
+            raise BankError(
+                f"{source}: YAML anchors and aliases are not allowed; write the content out"
+            )
         if depth > MAX_DEPTH or count > MAX_NODES:
             raise BankError(f"{source}: the YAML is nested deeper than {MAX_DEPTH} or is too large")
         seen.add(id(node))
@@ -93,19 +97,27 @@ def _check_tree(data: Any, source: str) -> None:
 
 def _read_yaml(text: str, source: str) -> Any:
     if len(text) > MAX_FILE_BYTES:
-        raise BankError(f"{source}: file is over {MAX_FILE_BYTES} bytes; split it into several banks")
+        raise BankError(
+            f"{source}: file is over {MAX_FILE_BYTES} bytes; split it into several banks"
+        )
     try:
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader, never a full one
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise BankError(f"{source}: not valid YAML{where}: {problem}; fix the syntax there") from None
+        raise BankError(
+            f"{source}: not valid YAML{where}: {problem}; fix the syntax there"
+        ) from None
     except (RecursionError, ValueError, OverflowError) as exc:
-        raise BankError(f"{source}: YAML cannot be read ({type(exc).__name__}); simplify it") from None
+        raise BankError(
+            f"{source}: YAML cannot be read ({type(exc).__name__}); simplify it"
+        ) from None
     _check_tree(data, source)
     if not isinstance(data, dict):
-        raise BankError(f"{source}: the top level must be a mapping with fields such as topic, title, items")
+        raise BankError(
+            f"{source}: the top level must be a mapping with fields such as topic, title, items"
+        )
     return data
 
 
@@ -114,7 +126,9 @@ _FIXES = {
     "extra_forbidden": "remove it or correct its spelling",
     "union_tag_not_found": "add type: single, multiple, numeric or concepts",
     "union_tag_invalid": "use type: single, multiple, numeric or concepts",
-    "string_pattern_mismatch": "use lower-case letters, digits, '-' and '_' (names: letters, digits, '_')",
+    "string_pattern_mismatch": (
+        "use lower-case letters, digits, '-' and '_' (names: letters, digits, '_')"
+    ),
     "literal_error": "use one of the values named",
 }
 
@@ -142,7 +156,11 @@ def describe_errors(exc: ValidationError, data: dict, source: str) -> str:
         field = ".".join(str(p) for p in rest) or "(whole entry)"
         message = str(error["msg"]).removeprefix("Value error, ")
         fix = _FIXES.get(error["type"], "")
-        got = "" if error["type"] in ("missing", "value_error") else f" (got {str(error.get('input'))[:60]!r})"
+        got = (
+            ""
+            if error["type"] in ("missing", "value_error")
+            else f" (got {str(error.get('input'))[:60]!r})"
+        )
         lines.append(f"{where} field {field}: {message}{got}" + (f"; fix: {fix}" if fix else ""))
     more = f" (+{len(errors) - 3} more)" if len(errors) > 3 else ""
     return f"{source}: " + " | ".join(lines) + more
@@ -173,7 +191,7 @@ def parse_deck(text: str, source: str = "<deck>") -> Deck:
 def _load(path: Path, parse) -> Any:
     try:
         stat = path.stat()
-        key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+        key = (parse.__name__, str(path.resolve()), stat.st_mtime_ns, stat.st_size)
         if key in _CACHE:
             return _CACHE[key]
         if stat.st_size > MAX_FILE_BYTES:

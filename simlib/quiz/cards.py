@@ -18,7 +18,7 @@ Example:
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import fsrs
@@ -66,7 +66,7 @@ class ReviewState:
 
     @staticmethod
     def now() -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
     def _load(self) -> dict[str, fsrs.Card]:
         try:
@@ -108,15 +108,19 @@ class ReviewState:
         """Cards to review now: those due (earliest first), then up to ``new_limit`` new ones."""
         now = now or self.now()
         seen = [c for c in self.deck.cards if c.id in self._state]
-        due = sorted((c for c in seen if self._state[c.id].due <= now),
-                     key=lambda c: (self._state[c.id].due, c.id))  # fmt: skip
+        due = sorted(
+            (c for c in seen if self._state[c.id].due <= now),
+            key=lambda c: (self._state[c.id].due, c.id),
+        )
         new = [c for c in self.deck.cards if c.id not in self._state][: max(0, new_limit)]
         return due + new
 
     def review(self, card_id: str, rating: int | str, now: datetime | None = None) -> fsrs.Card:
         """Record a review of ``card_id`` with ``rating``, save, and return the new FSRS state."""
         self.card(card_id)
-        current = self._state.get(card_id) or fsrs.Card(card_id=_card_number(self.deck.name, card_id))
+        current = self._state.get(card_id) or fsrs.Card(
+            card_id=_card_number(self.deck.name, card_id)
+        )
         updated, _log = self.scheduler.review_card(current, parse_rating(rating), now or self.now())
         self._state[card_id] = updated
         self._reviews += 1

@@ -146,7 +146,11 @@ def _match_from(phrasing: Phrasing, clause: Clause, start: int) -> int | None:
     for slot in phrasing.slots[1:]:
         stop = min(len(words), pos + 2 + MAX_GAP)
         nxt = next(
-            (j for j in range(pos + 1, stop) if parts[j] == parts[start] and slot.accepts(words[j])),
+            (
+                j
+                for j in range(pos + 1, stop)
+                if parts[j] == parts[start] and slot.accepts(words[j])
+            ),
             None,
         )
         if nxt is None:

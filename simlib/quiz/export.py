@@ -36,13 +36,15 @@ def _model(genanki):
         _stable_id("simlib", "model", "front-back"),
         "simlib front/back",
         fields=[{"name": "Front"}, {"name": "Back"}],
-        templates=[{
-            "name": "Card 1",
-            "qfmt": "{{Front}}",
-            "afmt": '{{FrontSide}}<hr id="answer">{{Back}}',
-        }],
+        templates=[
+            {
+                "name": "Card 1",
+                "qfmt": "{{Front}}",
+                "afmt": '{{FrontSide}}<hr id="answer">{{Back}}',
+            }
+        ],
         css=_CSS,
-    )  # fmt: skip
+    )
 
 
 def export_anki(deck: Deck, path: str | os.PathLike) -> Path:
@@ -64,7 +66,9 @@ def export_anki(deck: Deck, path: str | os.PathLike) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     try:
-        genanki.Package(anki_deck).write_to_file(tmp, timestamp=1_600_000_000 + _stable_id(deck.name) % 10**8)
+        genanki.Package(anki_deck).write_to_file(
+            tmp, timestamp=1_600_000_000 + _stable_id(deck.name) % 10**8
+        )
         os.replace(tmp, target)
     except OSError as exc:
         raise QuizError(f"cannot write {target} ({exc.strerror}); check the folder") from None

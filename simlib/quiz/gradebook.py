@@ -73,7 +73,7 @@ def grade_class(
 
 
 def csv_text(book: Gradebook) -> str:
-    """The gradebook as CSV: student, attempt, score, max_score, percent, then one column per item."""
+    """The gradebook as CSV: student, attempt, score, max_score, percent, one column per item."""
     ids = [item.id for item in book.bank.items]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -98,10 +98,15 @@ def gradescope_data(book: Gradebook) -> dict:
     students = {}
     for row in book.rows:
         tests = [
-            {"name": r.item_id, "score": _round(r.score), "max_score": _round(r.points),
-             "output": r.feedback, "visibility": "after_published"}
+            {
+                "name": r.item_id,
+                "score": _round(r.score),
+                "max_score": _round(r.points),
+                "output": r.feedback,
+                "visibility": "after_published",
+            }
             for r in row.items
-        ]  # fmt: skip
+        ]
         students[row.student] = {
             "score": _round(row.score),
             "max_score": _round(row.max_score),

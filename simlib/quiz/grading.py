@@ -99,14 +99,17 @@ def _grade_single(item: SingleChoice, answer: Any) -> ItemResult:
     picked = _letters(answer)
     valid = LETTERS[: len(item.options)]
     if not picked or len(picked) != 1 or picked[0] not in valid:
-        return _no_answer(item, f"No answer read: answer with one letter, {valid[0]} to {valid[-1]}.")
+        return _no_answer(
+            item, f"No answer read: answer with one letter, {valid[0]} to {valid[-1]}."
+        )
     letter = picked[0]
     correct = letter == item.answer
     said = item.feedback.get(letter, "")
     if correct:
         text = f"Correct: {letter}. {said or item.explanation}".strip()
     else:
-        text = f"Not quite: you chose {letter}; the answer is {item.answer}. {said or item.explanation}"
+        why = said or item.explanation
+        text = f"Not quite: you chose {letter}; the answer is {item.answer}. {why}"
     details = {"answer": item.answer, "chosen": letter}
     return ItemResult(item.id, item.points * correct, item.points, correct, text.strip(), details)
 
@@ -115,7 +118,9 @@ def _grade_multiple(item: MultipleChoice, answer: Any) -> ItemResult:
     picked = _letters(answer)
     valid = LETTERS[: len(item.options)]
     if picked is None or not picked or any(p not in valid for p in picked):
-        return _no_answer(item, f"No answer read: answer with letters from {valid[0]} to {valid[-1]}.")
+        return _no_answer(
+            item, f"No answer read: answer with letters from {valid[0]} to {valid[-1]}."
+        )
     chosen, key = set(picked), set(item.answer)
     right, wrong = chosen & key, chosen - key
     fraction = max(0.0, (len(right) - len(wrong)) / len(key))
@@ -126,9 +131,13 @@ def _grade_multiple(item: MultipleChoice, answer: Any) -> ItemResult:
     else:
         missed = ", ".join(sorted(key - chosen)) or "none"
         extra = ", ".join(sorted(wrong)) or "none"
-        notes = " ".join(item.feedback[x] for x in sorted(wrong | (key - chosen)) if x in item.feedback)
+        notes = " ".join(
+            item.feedback[x] for x in sorted(wrong | (key - chosen)) if x in item.feedback
+        )
         verdict = "Partly right" if fraction > 0 else "Not quite"
-        text = f"{verdict}: the answer is {expected}; missed {missed}; wrongly chosen {extra}. {notes}"
+        text = (
+            f"{verdict}: the answer is {expected}; missed {missed}; wrongly chosen {extra}. {notes}"
+        )
     details = {"answer": sorted(key), "chosen": sorted(chosen)}
     return ItemResult(item.id, item.points * fraction, item.points, correct, text.strip(), details)
 
@@ -145,15 +154,24 @@ def _number(answer: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _grade_numeric(item: NumericItem, answer: Any, student: str, course: str, attempt: int) -> ItemResult:
+def _grade_numeric(
+    item: NumericItem, answer: Any, student: str, course: str, attempt: int
+) -> ItemResult:
     variant = make_variant(item, student, course=course, attempt=attempt)
     value = _number(answer)
     unit = f" {item.unit}" if item.unit else ""
     expected = f"{format_number(variant.key)}{unit}"
     details = {"answer": variant.key, "params": variant.params}
     if value is None:
-        return ItemResult(item.id, 0.0, item.points, False, f"No number read from {str(answer)[:40]!r}; "
-                          f"write digits such as 12.5 or 1.2e3. The answer is {expected}.", details)
+        return ItemResult(
+            item.id,
+            0.0,
+            item.points,
+            False,
+            f"No number read from {str(answer)[:40]!r}; "
+            f"write digits such as 12.5 or 1.2e3. The answer is {expected}.",
+            details,
+        )
     if within(value, variant.key, item.tolerance):
         text = f"Correct: {expected}. {item.explanation}".strip()
         return ItemResult(item.id, item.points, item.points, True, text, details)
@@ -191,8 +209,11 @@ def _grade_concepts(item: ConceptItem, answer: Any) -> ItemResult:
         parts.append("All concepts found.")
     wrong = {m.id: m for m in item.misconceptions}
     parts += [f"Careful: {wrong[m].feedback}" for m in result.misconceptions if wrong[m].feedback]
-    details = {"found": list(result.found), "missed": list(result.missed),
-               "misconceptions": list(result.misconceptions)}  # fmt: skip
+    details = {
+        "found": list(result.found),
+        "missed": list(result.missed),
+        "misconceptions": list(result.misconceptions),
+    }
     correct = not result.missed
     score = item.points * result.fraction
     return ItemResult(item.id, score, item.points, correct, " ".join(parts), details)
@@ -214,9 +235,14 @@ def grade_answer(
 
 
 def grade_submission(
-    bank: Bank, student: str, answers: Mapping[str, Any], *, course: str = DEFAULT_COURSE,
-    attempt: int = 0, items: tuple[str, ...] | None = None,
-) -> SubmissionResult:  # fmt: skip
+    bank: Bank,
+    student: str,
+    answers: Mapping[str, Any],
+    *,
+    course: str = DEFAULT_COURSE,
+    attempt: int = 0,
+    items: tuple[str, ...] | None = None,
+) -> SubmissionResult:
     """Grade every item of ``bank`` (or only ``items``) from a student's answers by item id."""
     chosen = bank.items if items is None else tuple(bank.item(i) for i in items)
     results = tuple(

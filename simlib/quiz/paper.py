@@ -28,9 +28,10 @@ def paper_item(item, student: str, *, course: str = DEFAULT_COURSE, attempt: int
     if isinstance(item, SingleChoice | MultipleChoice):
         out["options"] = [{"letter": LETTERS[i], "text": t} for i, t in enumerate(item.options)]
         out["answer_format"] = (
-            "one letter, e.g. \"A\"" if isinstance(item, SingleChoice)
-            else "a list of letters, e.g. [\"A\", \"C\"]"
-        )  # fmt: skip
+            'one letter, e.g. "A"'
+            if isinstance(item, SingleChoice)
+            else 'a list of letters, e.g. ["A", "C"]'
+        )
     elif isinstance(item, NumericItem):
         variant = make_variant(item, student, course=course, attempt=attempt)
         out["prompt"] = variant.prompt

@@ -61,7 +61,10 @@ def _numbers_from_text(values: Any) -> Any:
     """YAML 1.1 reads ``1.0e10`` (no sign in the exponent) as text: read it as the number."""
     if not isinstance(values, dict):
         return values
-    return {k: float(v) if isinstance(v, str) and _NUMERIC_TEXT.match(v) else v for k, v in values.items()}
+    return {
+        k: float(v) if isinstance(v, str) and _NUMERIC_TEXT.match(v) else v
+        for k, v in values.items()
+    }
 
 
 def placeholders(template: str) -> list[str]:
@@ -192,25 +195,35 @@ class Mistake(_Model):
     @model_validator(mode="after")
     def _something(self) -> Mistake:
         if self.transform is not None and self.transform not in TRANSFORMS:
-            raise ValueError(f"transform {self.transform!r} is unknown; use one of {sorted(TRANSFORMS)}")
+            raise ValueError(
+                f"transform {self.transform!r} is unknown; use one of {sorted(TRANSFORMS)}"
+            )
         if not (self.transform or self.override or self.scale_args or self.field) and (
             self.answer_factor is None
         ):
-            raise ValueError("say what the mistake is: transform, override, scale_args, field or answer_factor")
+            raise ValueError(
+                "say what the mistake is: transform, override, scale_args, field or answer_factor"
+            )
         return self
 
 
 def _check_numeric_names(item: NumericItem) -> None:
     spec = FUNCTIONS.get(item.function)
     if spec is None:
-        raise ValueError(f"function {item.function!r} is not registered; use one of {sorted(FUNCTIONS)}")
+        raise ValueError(
+            f"function {item.function!r} is not registered; use one of {sorted(FUNCTIONS)}"
+        )
     fields = spec.fields
     for field in [item.field] + [m.field for m in item.mistakes]:
         if field is not None and field not in fields:
             raise ValueError(f"{item.function} has no field {field!r}; use one of {list(fields)}")
     if item.field is None and fields:
-        raise ValueError(f"{item.function} returns several fields; add field: one of {list(fields)}")
-    names = set(item.args).union(*(m.override for m in item.mistakes), *(m.scale_args for m in item.mistakes))
+        raise ValueError(
+            f"{item.function} returns several fields; add field: one of {list(fields)}"
+        )
+    names = set(item.args).union(
+        *(m.override for m in item.mistakes), *(m.scale_args for m in item.mistakes)
+    )
     unknown = sorted(names - set(spec.arguments))
     missing = [a for a in spec.required if a not in item.args]
     if unknown or missing:
@@ -250,7 +263,9 @@ class NumericItem(_ItemBase):
             raise ValueError(f"args refer to undefined param(s) {bad}; define them under params")
         unused = sorted(set(self.params) - used - set(placeholders(self.prompt)))
         if unused:
-            raise ValueError(f"param(s) {unused} are neither in the prompt nor in args; remove them")
+            raise ValueError(
+                f"param(s) {unused} are neither in the prompt nor in args; remove them"
+            )
         return self
 
 
@@ -306,7 +321,9 @@ class ConceptItem(_ItemBase):
         for m in self.misconceptions:
             bad = [c for c in m.cancels if c not in ids]
             if bad:
-                raise ValueError(f"misconception {m.id!r} cancels unknown concept(s) {bad}; use {ids}")
+                raise ValueError(
+                    f"misconception {m.id!r} cancels unknown concept(s) {bad}; use {ids}"
+                )
         return self
 
 

@@ -19,7 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+)
 
 from simlib.quiz.errors import SubmissionError
 
@@ -67,8 +75,10 @@ def _explain(exc: ValidationError, source: str) -> str:
     for error in exc.errors(include_url=False)[:3]:
         field = ".".join(str(p) for p in error["loc"]) or "(top level)"
         parts.append(f"field {field}: {error['msg']}")
-    hint = ('; fix: write {"student": "ID", "answers": {"ITEM_ID": "B"}} with a student ID of '
-            "letters, digits, '.', '_', '@', '+' or '-'")  # fmt: skip
+    hint = (
+        '; fix: write {"student": "ID", "answers": {"ITEM_ID": "B"}} with a student ID of '
+        "letters, digits, '.', '_', '@', '+' or '-'"
+    )
     return f"{source}: " + " | ".join(parts) + hint
 
 
@@ -108,7 +118,9 @@ def load_submissions(folder: str | os.PathLike) -> tuple[list[Submission], list[
     """
     root = Path(folder)
     if not root.is_dir():
-        raise SubmissionError(f"submissions folder {root} does not exist; pass a folder of *.json files")
+        raise SubmissionError(
+            f"submissions folder {root} does not exist; pass a folder of *.json files"
+        )
     good: list[Submission] = []
     rejected: list[Rejected] = []
     seen: dict[str, str] = {}
@@ -122,8 +134,13 @@ def load_submissions(folder: str | os.PathLike) -> tuple[list[Submission], list[
             rejected.append(Rejected(path.name, f"{path.name}: cannot be read ({exc.strerror})"))
             continue
         if sub.student in seen:
-            rejected.append(Rejected(path.name, f"{path.name}: student {sub.student!r} already "
-                                     f"submitted in {seen[sub.student]}; skipped"))  # fmt: skip
+            rejected.append(
+                Rejected(
+                    path.name,
+                    f"{path.name}: student {sub.student!r} already "
+                    f"submitted in {seen[sub.student]}; skipped",
+                )
+            )
             continue
         seen[sub.student] = path.name
         good.append(sub)

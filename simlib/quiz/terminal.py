@@ -64,7 +64,9 @@ def take_in_terminal(
         say(result.feedback)
         results.append(result)
     graded = SubmissionResult(student, attempt, tuple(results))
-    say(f"\nScore: {graded.score:g} of {graded.max_score:g} points ({len(results)} items answered).")
+    say(
+        f"\nScore: {graded.score:g} of {graded.max_score:g} points ({len(results)} items answered)."
+    )
     return graded
 
 

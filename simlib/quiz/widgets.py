@@ -27,7 +27,7 @@ from simlib.quiz.bank import load_bank, load_deck
 from simlib.quiz.cards import RATINGS, ReviewState
 from simlib.quiz.grading import ItemResult, grade_answer
 from simlib.quiz.paper import paper_item
-from simlib.quiz.schema import ConceptItem, MultipleChoice, NumericItem, SingleChoice
+from simlib.quiz.schema import MultipleChoice, NumericItem, SingleChoice
 from simlib.quiz.variants import DEFAULT_COURSE
 
 __all__ = ["FlashcardWidget", "ItemWidget", "QuizWidget", "show_flashcards", "show_quiz"]
@@ -45,8 +45,10 @@ def _input_for(item, shown: dict):
         labels = [(f"{o['letter']}) {o['text']}", o["letter"]) for o in shown["options"]]
         return widgets.RadioButtons(options=labels, value=None, layout=_WIDE)
     if isinstance(item, MultipleChoice):
-        boxes = [widgets.Checkbox(description=f"{o['letter']}) {o['text']}", indent=False,
-                                  layout=_WIDE) for o in shown["options"]]  # fmt: skip
+        boxes = [
+            widgets.Checkbox(description=f"{o['letter']}) {o['text']}", indent=False, layout=_WIDE)
+            for o in shown["options"]
+        ]
         return widgets.VBox(boxes)
     if isinstance(item, NumericItem):
         unit = f" ({item.unit})" if item.unit else ""
@@ -57,9 +59,16 @@ def _input_for(item, shown: dict):
 class ItemWidget(widgets.VBox):
     """One item: prompt, input, a Check button and feedback in words."""
 
-    def __init__(self, item, *, number: int | None = None, student: str = "guest",
-                 course: str = DEFAULT_COURSE, attempt: int = 0,
-                 on_check: Callable[[ItemWidget], None] | None = None):  # fmt: skip
+    def __init__(
+        self,
+        item,
+        *,
+        number: int | None = None,
+        student: str = "guest",
+        course: str = DEFAULT_COURSE,
+        attempt: int = 0,
+        on_check: Callable[[ItemWidget], None] | None = None,
+    ):
         super().__init__()
         self.item, self.student, self.course, self.attempt = item, student, course, attempt
         self.result: ItemResult | None = None
@@ -90,10 +99,14 @@ class ItemWidget(widgets.VBox):
 
     def check(self) -> ItemResult:
         """Grade the current answer, show the feedback and return the result."""
-        self.result = grade_answer(self.item, self.answer(), student=self.student,
-                                   course=self.course, attempt=self.attempt)  # fmt: skip
-        verdict = "Correct." if self.result.correct else (
-            "Partly right." if self.result.score > 0 else "Not yet right.")  # fmt: skip
+        self.result = grade_answer(
+            self.item, self.answer(), student=self.student, course=self.course, attempt=self.attempt
+        )
+        verdict = (
+            "Correct."
+            if self.result.correct
+            else ("Partly right." if self.result.score > 0 else "Not yet right.")
+        )
         score = f" ({self.result.score:.3g} of {self.result.points:g} points)"
         self.feedback.value = _p(f"{verdict}{score} {self.result.feedback}", role="status")
         if self._on_check:
@@ -104,11 +117,27 @@ class ItemWidget(widgets.VBox):
 class QuizWidget(widgets.VBox):
     """Several items with a running score."""
 
-    def __init__(self, items: Sequence, *, title: str = "", student: str = "guest",
-                 course: str = DEFAULT_COURSE, attempt: int = 0):  # fmt: skip
+    def __init__(
+        self,
+        items: Sequence,
+        *,
+        title: str = "",
+        student: str = "guest",
+        course: str = DEFAULT_COURSE,
+        attempt: int = 0,
+    ):
         super().__init__()
-        self.items = [ItemWidget(it, number=i, student=student, course=course, attempt=attempt,
-                                 on_check=lambda _w: self._update()) for i, it in enumerate(items, 1)]  # fmt: skip
+        self.items = [
+            ItemWidget(
+                it,
+                number=i,
+                student=student,
+                course=course,
+                attempt=attempt,
+                on_check=lambda _w: self._update(),
+            )
+            for i, it in enumerate(items, 1)
+        ]
         self.title = widgets.HTML(f"<h3>{html.escape(title)}</h3>" if title else "")
         self.score = widgets.HTML("")
         self._update()
@@ -119,18 +148,31 @@ class QuizWidget(widgets.VBox):
         total = sum(w.item.points for w in self.items)
         got = sum(r.score for r in done)
         self.score.value = _p(
-            f"Score so far: {got:.3g} of {total:g} points ({len(done)} of {len(self.items)} checked).",
+            f"Score so far: {got:.3g} of {total:g} points "
+            f"({len(done)} of {len(self.items)} checked).",
             role="status",
         )
 
 
-def show_quiz(topic: str, items: Sequence[str] | None = None, *, student: str = "guest",
-              course: str = DEFAULT_COURSE, attempt: int = 0, title: str | None = None) -> QuizWidget:  # fmt: skip
+def show_quiz(
+    topic: str,
+    items: Sequence[str] | None = None,
+    *,
+    student: str = "guest",
+    course: str = DEFAULT_COURSE,
+    attempt: int = 0,
+    title: str | None = None,
+) -> QuizWidget:
     """A quiz widget for bank ``topic`` (all items, or the ids in ``items``), ready to display."""
     bank = load_bank(topic)
     chosen = bank.items if items is None else [bank.item(i) for i in items]
-    return QuizWidget(chosen, title=bank.title if title is None else title, student=student,
-                      course=course, attempt=attempt)  # fmt: skip
+    return QuizWidget(
+        chosen,
+        title=bank.title if title is None else title,
+        student=student,
+        course=course,
+        attempt=attempt,
+    )
 
 
 class FlashcardWidget(widgets.VBox):
@@ -142,14 +184,22 @@ class FlashcardWidget(widgets.VBox):
         self.front, self.back, self.status = widgets.HTML(), widgets.HTML(), widgets.HTML()
         self.flip_button = widgets.Button(description="Show answer", tooltip="Turn the card over")
         self.flip_button.on_click(lambda _b: self.flip())
-        self.rating_buttons = [widgets.Button(description=name.capitalize(), disabled=True,
-                                              tooltip=f"Rate {value}: {name}")
-                               for name, value in RATINGS.items()]  # fmt: skip
+        self.rating_buttons = [
+            widgets.Button(
+                description=name.capitalize(), disabled=True, tooltip=f"Rate {value}: {name}"
+            )
+            for name, value in RATINGS.items()
+        ]
         for button, value in zip(self.rating_buttons, RATINGS.values(), strict=True):
             button.on_click(lambda _b, v=value: self.rate(v))
         self.queue = state.due(now, new_limit=limit)[:limit]
-        self.children = [self.front, self.flip_button, self.back,
-                         widgets.HBox(self.rating_buttons), self.status]  # fmt: skip
+        self.children = [
+            self.front,
+            self.flip_button,
+            self.back,
+            widgets.HBox(self.rating_buttons),
+            self.status,
+        ]
         self._show()
 
     @property
@@ -164,8 +214,11 @@ class FlashcardWidget(widgets.VBox):
         self.flip_button.disabled = card is None
         stats = self.state.stats(self.now)
         self.front.value = _p(f"Front: {card.front}") if card else _p("All done for now.")
-        self.status.value = _p(f"{len(self.queue)} card(s) left in this session; {stats['new']} new "
-                               f"in the deck; next due: {stats['next_due'] or 'none'}.", role="status")  # fmt: skip
+        self.status.value = _p(
+            f"{len(self.queue)} card(s) left in this session; {stats['new']} new "
+            f"in the deck; next due: {stats['next_due'] or 'none'}.",
+            role="status",
+        )
 
     def flip(self) -> None:
         """Show the back of the current card and enable the rating buttons."""
@@ -184,7 +237,8 @@ class FlashcardWidget(widgets.VBox):
         self._show()
 
 
-def show_flashcards(deck: str = "basics", *, now: datetime | None = None,
-                    limit: int = 20) -> FlashcardWidget:  # fmt: skip
+def show_flashcards(
+    deck: str = "basics", *, now: datetime | None = None, limit: int = 20
+) -> FlashcardWidget:
     """A flashcard widget for ``deck``; review state lives in the state folder (FSRS)."""
     return FlashcardWidget(ReviewState(load_deck(deck)), now=now, limit=limit)
