@@ -85,3 +85,30 @@ def test_flashcards_flip_rate_and_survive_a_restart(state_dir):
         again.flip()
         again.rate("easy")
     assert "All done for now." in again.front.value and again.flip_button.disabled
+
+
+END_OF_NOTEBOOK = {
+    "00": ("basics", ["basics-goal", "basics-dp-strategy", "basics-virtual-devices",
+                      "basics-real-or-simulated", "basics-speedup-limit"]),
+    "01": ("why_distributed", ["why-wall-clock", "why-memory-wall", "why-amdahl-speedup",
+                               "why-efficiency", "why-comm-bound"]),
+    "02": ("data_parallelism", ["dp-what-is-replicated", "dp-gradient-combine", "dp-global-batch",
+                                "dp-ring-allreduce-ms", "dp-shard-map-pitfall"]),
+    "03": ("model_parallelism", ["mp-megatron-mlp", "mp-pipeline-split", "mp-bubble-percent",
+                                 "mp-gpipe-makespan-ms", "mp-activation-memory"]),
+    "04": ("synchronisation", ["sync-bsp", "sync-ssp-wait", "sync-staleness-value",
+                               "sync-straggler", "sync-explain"]),
+    "05": ("parameter_servers", ["ps-key-ranges", "ps-push-ms", "ps-fair-share", "ps-vs-ring",
+                                 "ps-push-pull-ms"]),
+    "08": ("fault_tolerance", ["ft-cluster-mtbf", "ft-checkpoint-loss", "ft-checkpoint-contents",
+                               "ft-collective-hang", "ft-explain-checkpoint"]),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("notebook", sorted(END_OF_NOTEBOOK))
+def test_end_of_notebook_quizzes_build(notebook):
+    topic, ids = END_OF_NOTEBOOK[notebook]
+    quiz = show_quiz(topic, items=ids)
+    assert [w.item.id for w in quiz.items] == ids
+    assert all(w.check().feedback == "No answer given." for w in quiz.items)
+    assert "0 of 5 points (5 of 5 checked)" in quiz.score.value
