@@ -26,17 +26,9 @@ __all__ = ["read_json", "state_dir", "write_bytes_atomic", "write_json_atomic", 
 
 
 def state_dir() -> Path:
-    """``$SIMLIB_STATE_DIR`` if set, else ``~/.simlib``; created when missing."""
+    """``$SIMLIB_STATE_DIR`` if set, else ``~/.simlib`` (created on the first save, not here)."""
     env = os.environ.get("SIMLIB_STATE_DIR")
-    path = Path(env).expanduser() if env else Path.home() / ".simlib"
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise StateError(
-            f"cannot create the state folder {path} ({exc.strerror}); set SIMLIB_STATE_DIR to a "
-            "writable folder"
-        ) from None
-    return path
+    return Path(env).expanduser() if env else Path.home() / ".simlib"
 
 
 def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
