@@ -9,6 +9,8 @@ A phrasing is a sequence of slots separated by spaces; each slot lists alternati
 and a trailing ``*`` matches any word that starts so. Slots must appear in order, each within
 ``MAX_GAP`` content words of the previous one. Order matters: ``split*|shard* data|batch``
 matches "splits the batch" but not "the batch is split"; write ``data|batch split*|shard*`` too.
+Every alternative is one word: a space always starts a new slot, so ``old weight|state`` is two
+slots (``old`` then ``weight`` or ``state``); write several phrasings for multi-word variants.
 A match is negated when *not*, *no*, *never*, *without*, ... stands up to ``NEGATION_REACH``
 words before it (not across a comma) or between its slots, unless the phrasing itself contains
 a negation word.
