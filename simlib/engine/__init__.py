@@ -45,8 +45,13 @@ from simlib.engine.model import (
     tree_max_abs_diff,
 )
 from simlib.engine.pitfalls import shard_map_gradient_scale
+from simlib.engine.stale import ReplayConfig, ReplayError, ReplayReport, replay
 
 __all__ = [
+    "ReplayConfig",
+    "ReplayError",
+    "ReplayReport",
+    "replay",
     "COLLECTIVE_KINDS",
     "CheckpointConfig",
     "Checkpointer",
