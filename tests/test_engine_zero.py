@@ -26,10 +26,23 @@ STEPS = 10
 N = 8
 
 
+STYLES = ("jit", "shard_map")
+CASES = [(style, stage) for style in STYLES for stage in (0, 1, 2, 3)]
+
+
 @pytest.fixture(scope="module")
-def runs():
+def all_runs():
     request_devices(N)
-    return {s: train_zero(ZeROConfig(stage=s, devices=N, steps=STEPS)) for s in (0, 1, 2, 3)}
+    return {
+        (style, s): train_zero(ZeROConfig(stage=s, devices=N, steps=STEPS, step_style=style))
+        for style, s in CASES
+    }
+
+
+@pytest.fixture(scope="module")
+def runs(all_runs):
+    """The jit spelling, by stage."""
+    return {s: all_runs["jit", s] for s in (0, 1, 2, 3)}
 
 
 @pytest.fixture(scope="module")
@@ -37,9 +50,9 @@ def reference():
     return reference_train(ZeROConfig(steps=STEPS))
 
 
-@pytest.mark.parametrize("stage", [0, 1, 2, 3])
-def test_every_stage_trains_what_one_device_trains(runs, reference, stage):
-    report = runs[stage]
+@pytest.mark.parametrize(("style", "stage"), CASES)
+def test_every_stage_trains_what_one_device_trains(all_runs, reference, style, stage):
+    report = all_runs[style, stage]
     ref_params, ref_losses = reference
     assert report.config.optimizer == "adam"
     assert report.losses[-1] < 0.5 * report.losses[0]
@@ -50,14 +63,39 @@ def test_every_stage_trains_what_one_device_trains(runs, reference, stage):
     assert report.compiles_during_steps == 0
 
 
-@pytest.mark.parametrize("stage", [0, 1, 2, 3])
-def test_compiled_collective_bytes_equal_the_analytic_count(runs, stage):
-    report = runs[stage]
+@pytest.mark.parametrize(("style", "stage"), CASES)
+def test_compiled_collective_bytes_equal_the_analytic_count(all_runs, style, stage):
+    report = all_runs[style, stage]
     found = summarize(collectives(report.hlo_text))
     rows = compare_collectives(report.analytic, found)
     assert rows and all(r["match"] for r in rows), rows
     kinds = {r["kind"] for r in found}
-    assert kinds == ({"all-reduce"} if stage == 0 else {"all-reduce", "all-gather"})
+    if stage == 0:
+        assert kinds == {"all-reduce"}
+    elif style == "jit":  # the CPU compiler sums with an all-reduce, then slices
+        assert kinds == {"all-reduce", "all-gather"}
+    else:
+        assert kinds == {"all-reduce", "reduce-scatter", "all-gather"}
+
+
+def test_written_out_zero_sends_what_data_parallelism_sends(all_runs):
+    """ZeRO paper: reduce-scatter + all-gather = one all-reduce's volume, per device (ring)."""
+    sent = {
+        key: sum(c.ring_bytes_sent_per_device * c.count for c in collectives(r.hlo_text))
+        for key, r in all_runs.items()
+    }
+    plain = sent["jit", 0]
+    for stage in (1, 2, 3):
+        # equal up to the whole b[10] all-reduced instead of scattered (2 vs 1 x 7/8 x 40 bytes)
+        assert sent["shard_map", stage] == pytest.approx(plain, abs=40)
+        assert sent["jit", stage] == pytest.approx(1.5 * plain, rel=0.01)
+
+
+def test_both_spellings_keep_the_same_state_per_device(all_runs):
+    for stage in (0, 1, 2, 3):
+        a, b = all_runs["jit", stage].memory, all_runs["shard_map", stage].memory
+        assert (a.parameters, a.gradients, a.optimizer_state) == (
+            b.parameters, b.gradients, b.optimizer_state)  # fmt: skip
 
 
 def test_zero3_keeps_one_nth_of_parameters_and_optimizer_state(runs):
@@ -120,6 +158,7 @@ def test_zero_spec_splits_the_largest_divisible_dimension():
         ({"stage": 4}, "stage must be 0 .*, 1, 2 or 3, got 4"),
         ({"devices": 8, "batch_size": 100}, "batch=100 is not divisible by devices=8"),
         ({"optimizer": "lion"}, "optimizer must be one of sgd, adam"),
+        ({"step_style": "pmap"}, "step_style must be one of jit, shard_map"),
     ],
 )
 def test_bad_configs_name_the_value_and_the_fix(kwargs, message):

@@ -56,6 +56,9 @@ def register(groups) -> None:
     zero = groups.add_parser("zero", help="ZeRO / FSDP: sharded parameters and optimizer state")
     zero.add_argument("--stage", type=int, choices=(0, 1, 2, 3), default=3,
                       help="0 = plain data parallelism, 1-3 = ZeRO stage (default 3)")  # fmt: skip
+    zero.add_argument("--style", choices=("jit", "shard_map"), default="jit",
+                      help="jit: the compiler inserts the collectives; shard_map: written out "
+                      "(reduce-scatter, all-gather) (default jit)")  # fmt: skip
     _common(zero, lr=0.01, optimizer="adam")
     zero.set_defaults(handler=run_zero)
     _register_launch(groups)
@@ -132,7 +135,8 @@ def pp_config(args):
 def zero_config(args):
     from simlib.engine.zero import ZeROConfig
 
-    return ZeROConfig(stage=args.stage, devices=args.devices, **_settings(args))
+    return ZeROConfig(stage=args.stage, devices=args.devices, step_style=args.style,
+                      **_settings(args))  # fmt: skip
 
 
 def _run(args, config, summary, **extra) -> int:

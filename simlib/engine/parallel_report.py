@@ -78,6 +78,7 @@ def zero_summary(**config) -> dict[str, Any]:
     report = train_zero(cfg)
     out = strategy_fields(report, reference_train(cfg)[0])
     out["stage"] = cfg.stage
+    out["step_style"] = cfg.step_style
     out["replicated_arrays"] = report.extras["replicated_arrays"]
     return out
 
