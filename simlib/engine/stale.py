@@ -157,10 +157,13 @@ def _server_plan(up) -> _ServerPlan:
     return _ServerPlan(steps, workers, read, mask, times, int(stale.max()) + 1)
 
 
-@partial(jax.jit, static_argnames=("slots", "every"))
-def _run_server(init, x, y, lr, steps, workers, read, mask, *, slots: int, every: int):
-    """All update groups in one scan; returns the parameters after every ``every`` groups."""
-    buffer = jax.tree.map(lambda p: jnp.broadcast_to(p, (slots, *p.shape)), init)
+@partial(jax.jit, static_argnames=("slots",), donate_argnums=(0,))
+def _run_chunk(buffer, x, y, lr, u, steps, workers, read, mask, *, slots: int):
+    """Apply a chunk of update groups; return the ring buffer and the newest version.
+
+    Shapes (static, so that one compilation serves every run of the same sizes):
+    ``buffer[K, ...]``, ``u[E]``, ``steps/workers/read/mask[E, G]``.
+    """
 
     def group(buffer, xs):  # one update: G gradients, each read at its own version
         u, s, w, v, m = xs
@@ -173,23 +176,45 @@ def _run_server(init, x, y, lr, steps, workers, read, mask, *, slots: int, every
         new = jax.tree.map(lambda p, g: p - lr * g, current, mean)
         return jax.tree.map(lambda b, n: b.at[(u + 1) % slots].set(n), buffer, new), None
 
-    def chunk(buffer, xs):  # ``every`` groups, then a snapshot of the newest version
-        buffer, _ = jax.lax.scan(group, buffer, xs)
-        return buffer, jax.tree.map(lambda b: b[(xs[0][-1] + 1) % slots], buffer)
+    buffer, _ = jax.lax.scan(group, buffer, (u, steps, workers, read, mask))
+    return buffer, jax.tree.map(lambda b: b[(u[-1] + 1) % slots], buffer)
 
-    u = jnp.arange(steps.shape[0], dtype=jnp.int32)
-    xs = jax.tree.map(lambda a: a.reshape(-1, every, *a.shape[1:]), (u, steps, workers, read, mask))
-    _, snapshots = jax.lax.scan(chunk, buffer, xs)
+
+def _run_server(data, plan: _ServerPlan, every: int) -> list:
+    """Run every chunk of ``every`` groups; the parameters after each chunk."""
+    slots = _power_of_two(plan.slots)
+    width = _power_of_two(plan.steps.shape[1])
+    steps, workers, read, mask = _pad(plan, every, width)
+    buffer = jax.tree.map(lambda p: jnp.broadcast_to(p, (slots, *p.shape)), data.init)
+    snapshots = []
+    for start in range(0, len(steps), every):
+        part = slice(start, start + every)
+        u = np.arange(start, start + every, dtype=np.int32)
+        buffer, newest = _run_chunk(
+            buffer, data.x, data.y, data.lr, u, steps[part], workers[part],
+            read[part] % slots, mask[part], slots=slots,
+        )  # fmt: skip
+        snapshots.append(newest)
     return snapshots
 
 
-def _pad(plan: _ServerPlan, every: int):
-    """Pad the groups to a multiple of ``every`` with no-op groups (mask 0 -> no change)."""
-    extra = -len(plan.times_s) % every
-    u = len(plan.times_s) + np.arange(extra)
-    pad = lambda a, fill: np.concatenate([a, np.broadcast_to(fill, (extra, a.shape[1]))])
-    read = np.concatenate([plan.read, np.broadcast_to(u[:, None], (extra, plan.read.shape[1]))])
-    return pad(plan.steps, 0), pad(plan.workers, 0), read % plan.slots, pad(plan.mask, 0.0)
+def _power_of_two(n: int) -> int:
+    """The smallest power of two >= n: fewer distinct shapes, fewer compilations."""
+    return 1 << max(int(n) - 1, 0).bit_length()
+
+
+def _pad(plan: _ServerPlan, every: int, width: int):
+    """Pad to ``width`` gradients per group and a multiple of ``every`` groups (mask 0)."""
+    groups, g = plan.steps.shape
+    rows = groups + (-groups % every)
+    out = []
+    for a, fill in ((plan.steps, 0), (plan.workers, 0), (plan.read, None), (plan.mask, 0.0)):
+        padded = np.zeros((rows, width), a.dtype) if fill is not None else None
+        if padded is None:  # padding reads the current version: always in the buffer
+            padded = np.broadcast_to(np.arange(rows)[:, None], (rows, width)).copy()
+        padded[:groups, :g] = a
+        out.append(padded)
+    return out
 
 
 @jax.jit
@@ -217,20 +242,18 @@ def replay(trace, config: ReplayConfig | None = None) -> ReplayReport:
     up = trace.updates
     if len(up) == 0 or not up["applied"].any():
         raise ReplayError("the trace has no applied updates to replay; simulate at least one step")
-    data = _Data(config, trace.workers, int(up["step"].max()) + 1)
+    data = _Data(config, trace.workers, _power_of_two(int(up["step"].max()) + 1))
     label = str(trace.meta.get("label", trace.meta.get("policy", "")))
     if up["scope"][0] == up.code("scope", "local"):
         return _replay_local(trace, data, config, label)
     plan = _server_plan(up)
-    every = config.eval_every or max(1, math.ceil(len(plan.times_s) / 400))
-    steps, workers, slots_read, mask = _pad(plan, every)
-    snapshots = _run_server(data.init, data.x, data.y, data.lr, steps, workers, slots_read, mask,
-                            slots=plan.slots, every=every)  # fmt: skip
     groups = len(plan.times_s)
-    done = np.minimum(np.arange(1, len(slots_read) // every + 1) * every, groups)
+    every = config.eval_every or _power_of_two(max(1, math.ceil(groups / 400)))
+    snapshots = _run_server(data, plan, every)
+    done = np.minimum(np.arange(1, len(snapshots) + 1) * every, groups)
     counts = np.concatenate([[0], np.cumsum(plan.mask.sum(1))]).astype(int)
-    return _report(label, data, snapshots, plan.times_s[done - 1], counts[done],
-                   plan.staleness)  # fmt: skip
+    stacked = jax.tree.map(lambda *a: jnp.stack(a), *snapshots)
+    return _report(label, data, stacked, plan.times_s[done - 1], counts[done], plan.staleness)
 
 
 def _report(label, data, snapshots, times_s, updates, staleness) -> ReplayReport:
