@@ -2,7 +2,9 @@
 
 Nothing here runs an engine; it only draws what the engines reported. Modules, by subject:
 ``training`` (engine runs: loss curves, step times, collectives); ``timeline`` and ``cluster``
-(simulator traces: timelines, pipeline charts, staleness, server traffic, speed-up).
+(simulator traces: timelines, pipeline charts, staleness, server traffic, speed-up);
+``parallelism`` (model-parallel engine runs: memory per device, the pipeline's ticks and bubble,
+memory saved against bytes sent).
 """
 
 from simlib.viz.cluster import (
@@ -14,6 +16,12 @@ from simlib.viz.cluster import (
     simulation_figures,
 )
 from simlib.viz.display import enable_notebook_display, figure_png
+from simlib.viz.parallelism import (
+    plot_bubble,
+    plot_memory_per_device,
+    plot_memory_vs_bytes,
+    plot_pipeline_ticks,
+)
 from simlib.viz.timeline import plot_pipeline, plot_timeline
 from simlib.viz.training import plot_collectives, plot_digits, plot_losses, plot_step_times
 
@@ -22,10 +30,14 @@ enable_notebook_display()
 __all__ = [
     "enable_notebook_display",
     "figure_png",
+    "plot_bubble",
     "plot_collectives",
     "plot_digits",
     "plot_losses",
+    "plot_memory_per_device",
+    "plot_memory_vs_bytes",
     "plot_pipeline",
+    "plot_pipeline_ticks",
     "plot_server_traffic",
     "plot_speedup",
     "plot_staleness",
