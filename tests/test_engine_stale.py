@@ -19,7 +19,10 @@ CLUSTER = ClusterSpec(workers=4, step_seconds=[1.0, 1.3, 1.7, 2.9],
 
 
 def naive_replay(trace, cfg: ReplayConfig):
-    """An independent, obvious implementation: keep every version, apply groups in order."""
+    """An independent, obvious implementation: keep every version, apply groups in order.
+
+    Linear scaling: a group of k gradients moves the parameters by lr * k * their mean.
+    """
     up = trace.updates
     data = digits()
     n, b = trace.workers, cfg.batch_per_worker
@@ -35,16 +38,20 @@ def naive_replay(trace, cfg: ReplayConfig):
             x, y = batches[s][0][w * b : (w + 1) * b], batches[s][1][w * b : (w + 1) * b]
             grads.append(jax.grad(loss_fn)(versions[v], x, y))
         mean = jax.tree.map(lambda *g: sum(g) / len(g), *grads)
-        versions.append(jax.tree.map(lambda p, g: p - cfg.learning_rate * g, versions[-1], mean))
+        eta = cfg.learning_rate * len(grads)
+        versions.append(jax.tree.map(lambda p, g, eta=eta: p - eta * g, versions[-1], mean))
     return versions[-1]
 
 
-def test_bsp_replay_is_synchronous_data_parallel_training():
+@pytest.mark.parametrize(("scaling", "sync_lr"), [("linear", 4 * 0.2), ("none", 0.2)])
+def test_bsp_replay_is_synchronous_data_parallel_training(scaling, sync_lr):
+    """4 workers x batch 8 under BSP = synchronous SGD on batch 32 (lr x 4 under linear)."""
     trace = simulate(CLUSTER, PolicySpec("bsp"), steps=25, seed=3)
-    report = replay(trace, CFG)
+    cfg = ReplayConfig(hidden=(32,), batch_per_worker=8, learning_rate=0.2, lr_scaling=scaling)
+    report = replay(trace, cfg)
     sync = train_data_parallel(DPConfig(style="single", devices=1, steps=25, batch_size=32,
-                                        hidden=(32,), learning_rate=0.2))  # fmt: skip
-    assert_trees_allclose(report.params, sync.params, atol=1e-5)
+                                        hidden=(32,), learning_rate=sync_lr))  # fmt: skip
+    assert_trees_allclose(report.params, sync.params, atol=2e-5)
     assert report.gradients == 100 and not report.staleness.any()
 
 
@@ -85,7 +92,7 @@ def test_local_sgd_replay_matches_replicas_averaged_every_h_steps():
         for w in range(n):
             x, y = batches[t][0][w * b : (w + 1) * b], batches[t][1][w * b : (w + 1) * b]
             g = jax.grad(loss_fn)(replicas[w], x, y)
-            replicas[w] = jax.tree.map(lambda p, gi: p - 0.2 * gi, replicas[w], g)
+            replicas[w] = jax.tree.map(lambda p, gi: p - 0.2 * n * gi, replicas[w], g)
         if t % 3 == 2:
             replicas = [jax.tree.map(lambda *a: sum(a) / n, *replicas)] * n
     assert_trees_allclose(report.params, replicas[0], atol=2e-5)

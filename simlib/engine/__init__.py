@@ -46,12 +46,17 @@ from simlib.engine.model import (
 )
 from simlib.engine.pitfalls import shard_map_gradient_scale
 from simlib.engine.stale import ReplayConfig, ReplayError, ReplayReport, replay
+from simlib.engine.tradeoff import PolicyRun, TradeoffPoint, tradeoff_sweep, train_policies
 
 __all__ = [
     "ReplayConfig",
     "ReplayError",
     "ReplayReport",
     "replay",
+    "PolicyRun",
+    "TradeoffPoint",
+    "train_policies",
+    "tradeoff_sweep",
     "COLLECTIVE_KINDS",
     "CheckpointConfig",
     "Checkpointer",

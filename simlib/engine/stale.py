@@ -5,13 +5,20 @@ each gradient was applied. ``replay`` then trains the MLP with JAX following exa
 schedule (bridge 3 of DESIGN.md):
 
 - **server scope** (BSP, ASP, SSP(s), backup workers): the server's parameters go through
-  versions 0, 1, 2, ...; an update group (``apply_id``) whose rows read versions ``v_i`` is
-  applied when the server is at version ``u`` as ``theta_{u+1} = theta_u - lr * mean_i g_i``
-  with ``g_i = grad L(theta_{v_i}; batch_i)``. Its staleness is ``u - v_i`` (Ho et al. 2013).
-  Versions are kept only while a later gradient still reads them. Dropped gradients (a backup
-  round's late ones) change nothing.
-- **local scope** (local SGD): each worker steps its own replica; after every synchronisation
-  (the trace's all-reduce records) the replicas are replaced by their average.
+  versions 0, 1, 2, ...; an update group (``apply_id``) of ``k`` gradients that read versions
+  ``v_i`` is applied when the server is at version ``u`` as
+  ``theta_{u+1} = theta_u - eta_k * mean_i g_i`` with ``g_i = grad L(theta_{v_i}; batch_i)``.
+  Its staleness is ``u - v_i`` (Ho et al. 2013). Dropped gradients (a backup round's late
+  ones) change nothing.
+- **local scope** (local SGD): each worker steps its own replica with ``eta_n`` (``n``
+  workers); after every synchronisation (the trace's all-reduce records) the replicas are
+  replaced by their average.
+
+The step size follows the linear scaling rule by default (``lr_scaling="linear"``, Goyal et al.
+2017): an update that averages ``k`` gradients uses ``eta_k = k * lr``, so every policy moves
+the parameters by ``lr`` per gradient and comparing policies isolates what staleness does.
+BSP with ``n`` workers then equals synchronous SGD with global batch ``n * b`` and learning
+rate ``n * lr``. With ``lr_scaling="none"`` every update uses ``lr``.
 
 Worker ``w``'s ``step``-th gradient uses rows ``w*b .. (w+1)*b - 1`` of global batch ``step``
 (``global_batches`` with ``N * b`` rows), so BSP replays synchronous data-parallel SGD with
@@ -59,8 +66,11 @@ class ReplayConfig:
     seed: int = 0
     eval_every: int | None = None
     eval_examples: int = 512
+    lr_scaling: str = "linear"
 
     def __post_init__(self):
+        if self.lr_scaling not in ("linear", "none"):
+            raise ConfigError(f"lr_scaling must be 'linear' or 'none', got {self.lr_scaling!r}")
         if self.dataset not in DATASETS:
             raise ConfigError(f"dataset must be one of {', '.join(DATASETS)}, got {self.dataset!r}")
         for name in ("batch_per_worker", "eval_examples"):
@@ -111,6 +121,7 @@ class _Data:
         sizes = (data.num_features, *config.hidden, data.num_classes)
         self.init = init_mlp(jax.random.key(config.seed), sizes)
         self.lr = jnp.float32(config.learning_rate)
+        self.linear = config.lr_scaling == "linear"
 
 
 @dataclass(frozen=True)
@@ -157,8 +168,8 @@ def _server_plan(up) -> _ServerPlan:
     return _ServerPlan(steps, workers, read, mask, times, int(stale.max()) + 1)
 
 
-@partial(jax.jit, static_argnames=("slots",), donate_argnums=(0,))
-def _run_chunk(buffer, x, y, lr, u, steps, workers, read, mask, *, slots: int):
+@partial(jax.jit, static_argnames=("slots", "linear"), donate_argnums=(0,))
+def _run_chunk(buffer, x, y, lr, u, steps, workers, read, mask, *, slots: int, linear: bool):
     """Apply a chunk of update groups; return the ring buffer and the newest version.
 
     Shapes (static, so that one compilation serves every run of the same sizes):
@@ -173,7 +184,8 @@ def _run_chunk(buffer, x, y, lr, u, steps, workers, read, mask, *, slots: int):
         grads = jax.vmap(one)(s, w, v)
         count = jnp.maximum(m.sum(), 1.0)  # padding groups have no gradient: no change
         mean = jax.tree.map(lambda g: jnp.tensordot(m, g, axes=1) / count, grads)
-        new = jax.tree.map(lambda p, g: p - lr * g, current, mean)
+        eta = lr * count if linear else lr
+        new = jax.tree.map(lambda p, g: p - eta * g, current, mean)
         return jax.tree.map(lambda b, n: b.at[(u + 1) % slots].set(n), buffer, new), None
 
     buffer, _ = jax.lax.scan(group, buffer, (u, steps, workers, read, mask))
@@ -192,7 +204,7 @@ def _run_server(data, plan: _ServerPlan, every: int) -> list:
         u = np.arange(start, start + every, dtype=np.int32)
         buffer, newest = _run_chunk(
             buffer, data.x, data.y, data.lr, u, steps[part], workers[part],
-            read[part] % slots, mask[part], slots=slots,
+            read[part] % slots, mask[part], slots=slots, linear=data.linear,
         )  # fmt: skip
         snapshots.append(newest)
     return snapshots
@@ -297,7 +309,8 @@ def _replay_local(trace, data, config, label) -> ReplayReport:
     coll = trace.collectives
     sync_end = dict(zip(coll["step"].tolist(), coll["end_s"].tolist(), strict=True))
     synced = np.array([t in sync_end and active[t].all() for t in range(t_count)])
-    averages = _run_local(data.init, data.x, data.y, data.lr, active, synced)
+    lr = data.lr * n if data.linear else data.lr
+    averages = _run_local(data.init, data.x, data.y, lr, active, synced)
     points = np.flatnonzero(synced)
     if not synced[-1]:  # the run ended between two averages: show the average as it stands
         points = np.append(points, t_count - 1)

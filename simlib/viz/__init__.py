@@ -4,7 +4,8 @@ Nothing here runs an engine; it only draws what the engines reported. Modules, b
 ``training`` (engine runs: loss curves, step times, collectives); ``timeline`` and ``cluster``
 (simulator traces: timelines, pipeline charts, staleness, server traffic, speed-up);
 ``parallelism`` (model-parallel engine runs: memory per device, the pipeline's ticks and bubble,
-memory saved against bytes sent).
+memory saved against bytes sent); ``convergence`` (real training under simulated schedules:
+loss against time and updates, the synchronisation trade-off).
 """
 
 from simlib.viz.cluster import (
@@ -15,6 +16,7 @@ from simlib.viz.cluster import (
     plot_time_per_worker,
     simulation_figures,
 )
+from simlib.viz.convergence import plot_loss_vs_time, plot_tradeoff
 from simlib.viz.display import enable_notebook_display, figure_png
 from simlib.viz.parallelism import (
     plot_bubble,
@@ -33,6 +35,7 @@ __all__ = [
     "plot_bubble",
     "plot_collectives",
     "plot_digits",
+    "plot_loss_vs_time",
     "plot_losses",
     "plot_memory_per_device",
     "plot_memory_vs_bytes",
@@ -44,6 +47,7 @@ __all__ = [
     "plot_time_breakdown",
     "plot_time_per_worker",
     "plot_timeline",
+    "plot_tradeoff",
     "plot_step_times",
     "simulation_figures",
 ]
