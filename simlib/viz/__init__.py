@@ -5,7 +5,8 @@ Nothing here runs an engine; it only draws what the engines reported. Modules, b
 (simulator traces: timelines, pipeline charts, staleness, server traffic, speed-up);
 ``parallelism`` (model-parallel engine runs: memory per device, the pipeline's ticks and bubble,
 memory saved against bytes sent); ``convergence`` (real training under simulated schedules:
-loss against time and updates, the synchronisation trade-off).
+loss against time and updates, the synchronisation trade-off); ``failures`` (crashes,
+checkpoints and restarts; the best checkpoint interval).
 """
 
 from simlib.viz.cluster import (
@@ -18,6 +19,7 @@ from simlib.viz.cluster import (
 )
 from simlib.viz.convergence import plot_loss_vs_time, plot_tradeoff
 from simlib.viz.display import enable_notebook_display, figure_png
+from simlib.viz.failures import plot_checkpoint_intervals, plot_failure_timeline
 from simlib.viz.parallelism import (
     plot_bubble,
     plot_memory_per_device,
@@ -33,8 +35,10 @@ __all__ = [
     "enable_notebook_display",
     "figure_png",
     "plot_bubble",
+    "plot_checkpoint_intervals",
     "plot_collectives",
     "plot_digits",
+    "plot_failure_timeline",
     "plot_loss_vs_time",
     "plot_losses",
     "plot_memory_per_device",
