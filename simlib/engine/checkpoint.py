@@ -36,7 +36,7 @@ class SimulatedCrash(SimlibError):
         saved = f"step {last_checkpoint}" if last_checkpoint else "none yet"
         super().__init__(
             f"simulated crash after step {step} (last finished checkpoint in {directory}: "
-            f"{saved}); run the same command again with --resume to continue"
+            f"{saved}); continue by running again with resume=True (CLI: --resume)"
         )
 
 

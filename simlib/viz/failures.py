@@ -48,15 +48,18 @@ def plot_checkpoint_intervals(points: Sequence, *, young_s: float, daly_s: float
     fig = Figure(figsize=(7.5, 4), layout="constrained")
     ax = fig.add_subplot()
     xs = [p.interval_s for p in points]
-    ax.errorbar(xs, [p.mean_makespan_s for p in points], yerr=[2 * p.stderr_s for p in points],
-                fmt="o", capsize=3, label="simulated mean (+/- 2 standard errors)")  # fmt: skip
-    ax.plot(xs, [p.expected_makespan_s for p in points], "-", color="black", linewidth=1,
+    hours = lambda values: [v / 3600 for v in values]
+    ax.errorbar(xs, hours(p.mean_makespan_s for p in points),
+                yerr=hours(2 * p.stderr_s for p in points), fmt="o", capsize=3,
+                label="simulated mean (+/- 2 standard errors)")  # fmt: skip
+    ax.plot(xs, hours(p.expected_makespan_s for p in points), "-", color="black", linewidth=1,
             label="expected (Daly 2006)")  # fmt: skip
     ax.axvline(young_s, color="tab:orange", linestyle="--", label=f"Young: {young_s:.0f} s")
     ax.axvline(daly_s, color="tab:red", linestyle=":", label=f"Daly: {daly_s:.0f} s")
     ax.set_xscale("log")
+    ax.set_yscale("log")
     ax.set_xlabel("compute seconds between checkpoints")
-    ax.set_ylabel("seconds to finish the job")
+    ax.set_ylabel("hours to finish the job")
     ax.set_title("Checkpoint too often and you pay for writes; too rarely, for lost work")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)

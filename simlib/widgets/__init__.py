@@ -1,6 +1,7 @@
 """ipywidgets dashboards composed from the engines and ``simlib.viz`` (JupyterLab and Voila)."""
 
 from simlib.widgets.data_parallel import DataParallelExplorer, data_parallel_explorer, describe_run
+from simlib.widgets.failures import CheckpointExplorer, checkpoint_explorer
 from simlib.widgets.model_parallel import (
     MeshExplorer,
     describe_split,
@@ -9,6 +10,8 @@ from simlib.widgets.model_parallel import (
 )
 
 __all__ = [
+    "CheckpointExplorer",
+    "checkpoint_explorer",
     "DataParallelExplorer",
     "MeshExplorer",
     "data_parallel_explorer",
