@@ -17,7 +17,14 @@ import time
 import numpy as np
 import pytest
 
-from simlib.engine import LaunchConfig, LaunchError, check_port, launch, request_devices
+from simlib.engine import (
+    LaunchConfig,
+    LaunchError,
+    check_port,
+    launch,
+    request_devices,
+    tp_summary,
+)
 from simlib.errors import ConfigError
 
 LAUNCH = ["engine", "launch", "--processes", "2", "--devices-per-process", "4"]
@@ -41,23 +48,15 @@ def _alive(pid: int) -> bool:
     return True
 
 
-@pytest.mark.parametrize(
-    ("command", "summary"),
-    [
-        (["tp", "--data", "2", "--model", "4"], "tp_summary"),
-        (["zero", "--stage", "3"], "zero_summary"),
-    ],
-)
-def test_two_processes_train_what_one_process_trains(command, summary):
-    proc = run_cli(*LAUNCH, "--", *command, "--steps", "10", "--json")
+def test_two_processes_train_what_one_process_trains():
+    """Tensor parallelism 2 x 4: the 'model' all-reduces stay inside each process, the 'data'
+    all-reduce crosses between them, and the final shards are gathered from both processes."""
+    proc = run_cli(*LAUNCH, "--", "tp", "--data", "2", "--model", "4", "--steps", "10", "--json")
     assert proc.returncode == 0, proc.stderr[-2000:]
     two = json.loads(proc.stdout)  # stdout is the one JSON object, gloo's chatter went to stderr
     assert two["processes"] == 2 and two["devices"] == 8
     request_devices(8)
-    import simlib.engine as engine
-
-    kwargs = {"data": 2, "model": 4} if command[0] == "tp" else {"stage": 3}
-    one = getattr(engine, summary)(steps=10, **kwargs)
+    one = tp_summary(data=2, model=4, steps=10)
     assert one["processes"] == 1
     # gloo adds the partial sums in another order than one process does: equal to float rounding
     np.testing.assert_allclose(two["losses"], one["losses"], rtol=0, atol=1e-6)

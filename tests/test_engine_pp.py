@@ -98,14 +98,15 @@ def test_the_schedule_idles_exactly_the_gpipe_bubble(stages, microbatches):
 
 
 def test_measured_bubble_shrinks_with_more_microbatches():
-    """Timed from step times (fixed costs count as bubble), so at least the formula's bubble."""
+    """Timed from step times (fixed costs count as bubble), so about the formula's bubble or
+    more; the margin allows for timing noise on a shared machine."""
     devices = request_devices(8)
     few = measure_bubble(PPConfig(stages=4, data=2, microbatches=2), devices, repeats=9)
     many = measure_bubble(PPConfig(stages=4, data=2, microbatches=16, batch_size=256), devices,
                           repeats=9)  # fmt: skip
     for m, got in ((2, few), (16, many)):
         formula = pipeline_cost(4, m, schedule="gpipe").bubble_fraction
-        assert formula - 0.1 < got["bubble_fraction_measured"] < 1
+        assert formula - 0.15 < got["bubble_fraction_measured"] < 1
     assert many["bubble_fraction_measured"] < few["bubble_fraction_measured"]
 
 
