@@ -1,5 +1,6 @@
 """ipywidgets dashboards composed from the engines and ``simlib.viz`` (JupyterLab and Voila)."""
 
+from simlib.widgets.convergence import PolicyExplorer, outcome_table, policy_explorer
 from simlib.widgets.data_parallel import DataParallelExplorer, data_parallel_explorer, describe_run
 from simlib.widgets.failures import CheckpointExplorer, checkpoint_explorer
 from simlib.widgets.model_parallel import (
@@ -14,9 +15,12 @@ __all__ = [
     "checkpoint_explorer",
     "DataParallelExplorer",
     "MeshExplorer",
+    "PolicyExplorer",
     "data_parallel_explorer",
     "describe_run",
     "describe_split",
     "mesh_explorer",
     "mesh_shapes",
+    "outcome_table",
+    "policy_explorer",
 ]
