@@ -146,6 +146,7 @@ from simlib.engine.tensor_parallel import (  # noqa: E402
 )
 from simlib.engine.zero import (  # noqa: E402
     ZERO_STAGES,
+    ZERO_STYLES,
     ZeROConfig,
     train_zero,
     zero_collectives,
@@ -165,6 +166,7 @@ __all__ += [
     "TPConfig",
     "TrainSettings",
     "ZERO_STAGES",
+    "ZERO_STYLES",
     "ZeROConfig",
     "check_port",
     "compare_collectives",

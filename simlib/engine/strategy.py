@@ -213,8 +213,10 @@ def run_plan(plan: Plan, batches: Sequence, *, progress: bool = False, label: st
 def setup(settings: TrainSettings):
     """The data set, the global batches and the initial host parameters of a run."""
     data = load_dataset(settings.dataset, seed=settings.seed)
+    sizes = settings.layer_sizes()
+    assert (sizes[0], sizes[-1]) == (data.num_features, data.num_classes), "data set changed shape"
     batches = global_batches(data, settings.batch_size, settings.steps, seed=settings.seed)
-    params = init_mlp(jax.random.key(settings.seed), settings.layer_sizes())
+    params = init_mlp(jax.random.key(settings.seed), sizes)
     return data, batches, jax.tree.map(np.asarray, params)
 
 
