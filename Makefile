@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 # Put the venv first on PATH so notebook kernels and the `simlib` script are the venv's own.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: lab test bench install clean
+.PHONY: lab test bench dashboard install clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "simlib needs Python >= 3.11, found " + sys.version.split()[0]'
@@ -23,6 +23,9 @@ lab: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+dashboard: $(STAMP)
+	$(BIN)/voila notebooks/dashboards/synchronization.ipynb
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
