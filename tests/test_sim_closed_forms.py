@@ -11,8 +11,8 @@ from simlib.sim import (
     all_gather_cost,
     allreduce_cost,
     amdahl_speedup,
-    bytes_sent_by_rank,
     byteps_seconds,
+    bytes_sent_by_rank,
     pipeline_cost,
     pipeline_schedule,
     ps_cost,
@@ -138,7 +138,7 @@ def test_pipeline_cost(schedule, p, m, v, makespan, in_flight):
 @pytest.mark.parametrize(("p", "m"), [(1, 1), (2, 2), (3, 6), (4, 4), (4, 12), (8, 16)])
 @pytest.mark.parametrize(("tf", "tb"), [(1.0, 2.0), (0.7, 0.3)])
 def test_pipeline_schedule_runs_to_the_closed_form(schedule, p, m, tf, tb):
-    for v in ([1, 2, 3] if schedule == "interleaved-1f1b" else [1]):
+    for v in [1, 2, 3] if schedule == "interleaved-1f1b" else [1]:
         run = pipeline_schedule(p, m, tf, tb, v, schedule)
         assert run.makespan_seconds == pytest.approx(run.cost.makespan_seconds, rel=1e-12)
         assert run.activations_in_flight == pytest.approx(run.cost.activations_in_flight)
@@ -151,9 +151,15 @@ def test_pipeline_schedule_tiny_gpipe_exact():
     ops = pipeline_schedule(2, 2, 1.0, 1.0, schedule="gpipe").ops
     got = sorted((o.start_s, o.device, o.kind, o.microbatch) for o in ops)
     assert got == [
-        (0.0, 0, "F", 0), (1.0, 0, "F", 1), (1.0, 1, "F", 0), (2.0, 1, "F", 1),
-        (3.0, 1, "B", 0), (4.0, 0, "B", 0), (4.0, 1, "B", 1), (5.0, 0, "B", 1),
-    ]  # fmt: skip
+        (0.0, 0, "F", 0),
+        (1.0, 0, "F", 1),
+        (1.0, 1, "F", 0),
+        (2.0, 1, "F", 1),
+        (3.0, 1, "B", 0),
+        (4.0, 0, "B", 0),
+        (4.0, 1, "B", 1),
+        (5.0, 0, "B", 1),
+    ]
 
 
 @pytest.mark.parametrize(

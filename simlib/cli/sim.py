@@ -46,8 +46,12 @@ def _register_ps(groups) -> None:
     p.add_argument("--servers", type=positive_int, default=1, help="server shards k (default 1)")
     p.add_argument("--bytes", type=non_negative_float, required=True, help="model bytes M")
     p.add_argument("--bandwidth", type=positive_float, required=True, help="worker NIC bytes/s")
-    p.add_argument("--server-bandwidth", type=positive_float, default=None,
-                   help="server NIC bytes/s (default: --bandwidth)")  # fmt: skip
+    p.add_argument(
+        "--server-bandwidth",
+        type=positive_float,
+        default=None,
+        help="server NIC bytes/s (default: --bandwidth)",
+    )
     p.add_argument("--latency", type=non_negative_float, default=0.0, help="seconds per message")
     p.add_argument("--pull", action="store_true", help="push then pull (default push only)")
     add_json_flag(p)
@@ -61,8 +65,12 @@ def _register_pipeline(groups) -> None:
     p.add_argument("--interleave", type=positive_int, default=1, help="chunks per device v")
     p.add_argument("--forward", type=positive_float, default=1.0, help="forward s per stage")
     p.add_argument("--backward", type=positive_float, default=2.0, help="backward s per stage")
-    p.add_argument("--schedule", choices=("gpipe", "1f1b", "interleaved-1f1b"), default=None,
-                   help="default 1f1b, or interleaved-1f1b when --interleave > 1")  # fmt: skip
+    p.add_argument(
+        "--schedule",
+        choices=("gpipe", "1f1b", "interleaved-1f1b"),
+        default=None,
+        help="default 1f1b, or interleaved-1f1b when --interleave > 1",
+    )
     add_json_flag(p)
     p.set_defaults(handler=run_cost_pipeline)
 
@@ -72,17 +80,28 @@ def _register_memory(groups) -> None:
     p.add_argument("--params", type=positive_float, required=True, help="parameters Psi")
     p.add_argument("--ranks", type=positive_int, required=True, help="data-parallel ranks N_d")
     p.add_argument("--zero", type=int, choices=(0, 1, 2, 3), default=0, help="ZeRO stage")
-    p.add_argument("--optimizer-bytes", type=non_negative_float, default=12.0,
-                   help="optimizer bytes per parameter K (default 12, mixed-precision Adam)")  # fmt: skip
+    p.add_argument(
+        "--optimizer-bytes",
+        type=non_negative_float,
+        default=12.0,
+        help="optimizer bytes per parameter K (default 12, mixed-precision Adam)",
+    )
     add_json_flag(p)
     p.set_defaults(handler=run_cost_memory)
 
 
 def _register_simulate(sub) -> None:
-    p = sub.add_parser("simulate", help="simulate training on a cluster (SimPy)",
-                       description="Simulate a cluster. Flags override the scenario file.")  # fmt: skip
-    p.add_argument("scenario", nargs="?", default=None,
-                   help="a scenario .yaml file or a shipped name (see --list)")  # fmt: skip
+    p = sub.add_parser(
+        "simulate",
+        help="simulate training on a cluster (SimPy)",
+        description="Simulate a cluster. Flags override the scenario file.",
+    )
+    p.add_argument(
+        "scenario",
+        nargs="?",
+        default=None,
+        help="a scenario .yaml file or a shipped name (see --list)",
+    )
     p.add_argument("--list", action="store_true", help="list the shipped scenarios and exit")
     p.add_argument("--policy", choices=_POLICIES, help="synchronisation policy")
     p.add_argument("--staleness", type=int, help="SSP staleness bound s (>= 0)")
@@ -97,8 +116,12 @@ def _register_simulate(sub) -> None:
     p.add_argument("--bandwidth", type=positive_float, help="worker NIC bytes/s")
     p.add_argument("--server-bandwidth", type=positive_float, help="server NIC bytes/s")
     p.add_argument("--latency", type=non_negative_float, help="seconds per message")
-    p.add_argument("--straggler-probability", type=non_negative_float, help="chance a step straggles")
-    p.add_argument("--slowdown", type=positive_float, help="how much longer a straggling step takes")
+    p.add_argument(
+        "--straggler-probability", type=non_negative_float, help="chance a step straggles"
+    )
+    p.add_argument(
+        "--slowdown", type=positive_float, help="how much longer a straggling step takes"
+    )
     run = p.add_mutually_exclusive_group()
     run.add_argument("--steps", type=positive_int, help="iterations per worker")
     run.add_argument("--until", type=positive_float, help="simulated seconds to run")
@@ -114,8 +137,9 @@ def _register_simulate(sub) -> None:
 def run_cost_allreduce(args) -> int:
     from simlib.sim import allreduce_cost
 
-    cost = allreduce_cost(args.algorithm, args.ranks, args.bytes, args.bandwidth, args.latency,
-                          args.gamma)  # fmt: skip
+    cost = allreduce_cost(
+        args.algorithm, args.ranks, args.bytes, args.bandwidth, args.latency, args.gamma
+    )
     result = cost.as_dict() | {"algbw": cost.algbw_bytes_per_s, "busbw": cost.busbw_bytes_per_s}
     emit(result, args.json, _allreduce_text)
     return 0
@@ -138,14 +162,25 @@ def _rate(bytes_per_s: float) -> str:
 def run_cost_ps(args) -> int:
     from simlib.sim import ps_cost
 
-    cost = ps_cost(args.workers, args.servers, args.bytes, args.bandwidth, args.server_bandwidth,
-                   args.latency, args.pull)  # fmt: skip
-    emit(cost.as_dict(), args.json, lambda r: (
-        f"{'push+pull' if r['pull'] else 'push'} of {r['model_bytes']:,.0f} bytes by "
-        f"{r['workers']} workers to {r['servers']} server(s): {r['seconds']:.6g} s "
-        f"({r['bottleneck']} NICs are the bottleneck)\n"
-        f"  each server moves {r['bytes_per_server']:,.0f} bytes; all {r['bytes_total']:,.0f}"
-    ))  # fmt: skip
+    cost = ps_cost(
+        args.workers,
+        args.servers,
+        args.bytes,
+        args.bandwidth,
+        args.server_bandwidth,
+        args.latency,
+        args.pull,
+    )
+    emit(
+        cost.as_dict(),
+        args.json,
+        lambda r: (
+            f"{'push+pull' if r['pull'] else 'push'} of {r['model_bytes']:,.0f} bytes by "
+            f"{r['workers']} workers to {r['servers']} server(s): {r['seconds']:.6g} s "
+            f"({r['bottleneck']} NICs are the bottleneck)\n"
+            f"  each server moves {r['bytes_per_server']:,.0f} bytes; all {r['bytes_total']:,.0f}"
+        ),
+    )
     return 0
 
 
@@ -153,14 +188,19 @@ def run_cost_pipeline(args) -> int:
     from simlib.sim import pipeline_cost
 
     schedule = args.schedule or ("interleaved-1f1b" if args.interleave > 1 else "1f1b")
-    cost = pipeline_cost(args.stages, args.microbatches, args.forward, args.backward,
-                         args.interleave, schedule)  # fmt: skip
-    emit(cost.as_dict(), args.json, lambda r: (
-        f"{r['schedule']}, {r['stages']} stages x {r['microbatches']} microbatches: makespan "
-        f"{r['makespan_seconds']:.6g} s, bubble {100 * r['bubble_fraction']:.1f}% of it "
-        f"({r['bubble_over_ideal']:.4g} of the ideal time); "
-        f"{r['activations_in_flight']:g} microbatches of activations in flight"
-    ))  # fmt: skip
+    cost = pipeline_cost(
+        args.stages, args.microbatches, args.forward, args.backward, args.interleave, schedule
+    )
+    emit(
+        cost.as_dict(),
+        args.json,
+        lambda r: (
+            f"{r['schedule']}, {r['stages']} stages x {r['microbatches']} microbatches: makespan "
+            f"{r['makespan_seconds']:.6g} s, bubble {100 * r['bubble_fraction']:.1f}% of it "
+            f"({r['bubble_over_ideal']:.4g} of the ideal time); "
+            f"{r['activations_in_flight']:g} microbatches of activations in flight"
+        ),
+    )
     return 0
 
 
@@ -171,12 +211,16 @@ def run_cost_memory(args) -> int:
     if args.params != int(args.params):
         raise ConfigError(f"--params {args.params:g} must be a whole number of parameters")
     cost = zero_memory(int(args.params), args.ranks, args.zero, args.optimizer_bytes)
-    emit(cost.as_dict(), args.json, lambda r: (
-        f"ZeRO stage {r['stage']}, {r['params']:,} parameters on {r['ranks']} ranks: "
-        f"{r['bytes_per_device'] / 1e9:.4g} GB per device (parameters "
-        f"{r['parameter_bytes'] / 1e9:.4g}, gradients {r['gradient_bytes'] / 1e9:.4g}, "
-        f"optimizer {r['optimizer_bytes'] / 1e9:.4g} GB)"
-    ))  # fmt: skip
+    emit(
+        cost.as_dict(),
+        args.json,
+        lambda r: (
+            f"ZeRO stage {r['stage']}, {r['params']:,} parameters on {r['ranks']} ranks: "
+            f"{r['bytes_per_device'] / 1e9:.4g} GB per device (parameters "
+            f"{r['parameter_bytes'] / 1e9:.4g}, gradients {r['gradient_bytes'] / 1e9:.4g}, "
+            f"optimizer {r['optimizer_bytes'] / 1e9:.4g} GB)"
+        ),
+    )
     return 0
 
 
@@ -191,28 +235,40 @@ def _step_seconds(raw: str) -> float | list[float]:
     except ValueError:
         values = []
     if not values or any(not v > 0 for v in values):
-        raise ConfigError(f"--step-seconds {raw!r} must be seconds > 0 separated by commas, "
-                          "e.g. 0.1 or 0.1,0.1,0.3")  # fmt: skip
+        raise ConfigError(
+            f"--step-seconds {raw!r} must be seconds > 0 separated by commas, "
+            "e.g. 0.1 or 0.1,0.1,0.3"
+        )
     return values[0] if len(values) == 1 else values
 
 
 _FLAG_FIELDS = {
-    "policy": "policy.name", "staleness": "policy.staleness",
-    "local_steps": "policy.local_steps", "backup_workers": "policy.backup_workers",
-    "comm": "policy.comm", "algorithm": "policy.algorithm", "workers": "cluster.workers",
-    "servers": "cluster.servers", "model_bytes": "cluster.model_bytes",
+    "policy": "policy.name",
+    "staleness": "policy.staleness",
+    "local_steps": "policy.local_steps",
+    "backup_workers": "policy.backup_workers",
+    "comm": "policy.comm",
+    "algorithm": "policy.algorithm",
+    "workers": "cluster.workers",
+    "servers": "cluster.servers",
+    "model_bytes": "cluster.model_bytes",
     "bandwidth": "cluster.network.worker_bandwidth_bytes_per_s",
     "server_bandwidth": "cluster.network.server_bandwidth_bytes_per_s",
     "latency": "cluster.network.latency_s",
     "straggler_probability": "cluster.stragglers.probability",
-    "slowdown": "cluster.stragglers.slowdown", "steps": "run.steps", "until": "run.until_s",
+    "slowdown": "cluster.stragglers.slowdown",
+    "steps": "run.steps",
+    "until": "run.until_s",
     "seed": "run.seed",
-}  # fmt: skip
+}
 
 
 def _overrides(args) -> dict[str, Any]:
-    out = {field: getattr(args, flag) for flag, field in _FLAG_FIELDS.items()
-           if getattr(args, flag) is not None}  # fmt: skip
+    out = {
+        field: getattr(args, flag)
+        for flag, field in _FLAG_FIELDS.items()
+        if getattr(args, flag) is not None
+    }
     if args.step_seconds is not None:
         out["cluster.step_seconds"] = _step_seconds(args.step_seconds)
     if args.policy and args.policy != "bsp" and args.comm is None:
@@ -279,11 +335,18 @@ def _simulate_text(r: Mapping[str, Any]) -> str:
         f"  iterations per worker: min {min(iters)}, max {max(iters)}",
         f"  blocked seconds per worker: mean {sum(blocked) / len(blocked):.4g}, "
         f"max {max(blocked):.4g}",
-        f"  staleness: " + (", ".join(f"{k}: {v}" for k, v in list(hist.items())[:12])
-                            + (" ..." if len(hist) > 12 else "") if hist else "none applied"),
-    ]  # fmt: skip
+        "  staleness: "
+        + (
+            ", ".join(f"{k}: {v}" for k, v in list(hist.items())[:12])
+            + (" ..." if len(hist) > 12 else "")
+            if hist
+            else "none applied"
+        ),
+    ]
     if r["bytes_per_server"]:
-        lines.append("  bytes per server: " + ", ".join(
-            f"{name} {b:,.0f}" for name, b in r["bytes_per_server"].items()))  # fmt: skip
+        lines.append(
+            "  bytes per server: "
+            + ", ".join(f"{name} {b:,.0f}" for name, b in r["bytes_per_server"].items())
+        )
     lines += [f"  figure: {p}" for p in r.get("figures", [])]
     return "\n".join(lines)

@@ -49,17 +49,30 @@ _LAZY = {
     "simlib.sim.runner": ("METHODS", "simulate"),
     "simlib.sim.trace": ("CollectiveRecord", "Message", "Span", "Table", "Trace", "Update"),
     "simlib.sim.metrics": (
-        "blocked_seconds_per_worker", "bytes_per_link", "bytes_per_server",
-        "iterations_per_worker", "link_traffic", "makespan_seconds", "seconds_per_worker",
-        "staleness", "staleness_histogram", "summarize", "throughput",
+        "blocked_seconds_per_worker",
+        "bytes_per_link",
+        "bytes_per_server",
+        "iterations_per_worker",
+        "link_traffic",
+        "makespan_seconds",
+        "seconds_per_worker",
+        "staleness",
+        "staleness_histogram",
+        "summarize",
+        "throughput",
     ),
-    "simlib.sim.collective_runs": ("COLLECTIVES", "CollectiveRun", "PSRoundRun",
-                                   "run_collective", "run_ps_round"),
+    "simlib.sim.collective_runs": (
+        "COLLECTIVES",
+        "CollectiveRun",
+        "PSRoundRun",
+        "run_collective",
+        "run_ps_round",
+    ),
     "simlib.sim.network": ("Network", "ServerTier", "max_min_rates"),
     "simlib.sim.stragglers": ("ComputeTimes",),
     "simlib.sim.scenario": ("Scenario", "load_scenario", "scenario_names"),
     "simlib.sim.sweeps": ("compare_policies", "scaling_sweep", "ScalingPoint"),
-}  # fmt: skip
+}
 _WHERE = {name: module for module, names in _LAZY.items() for name in names}
 
 __all__ = [

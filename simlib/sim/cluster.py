@@ -63,11 +63,19 @@ class NetworkSpec:
     latency_s: float = 0.0
 
     def __post_init__(self) -> None:
-        check_number("network.worker_bandwidth_bytes_per_s", self.worker_bandwidth_bytes_per_s,
-                     strict=True, allow_inf=True)  # fmt: skip
+        check_number(
+            "network.worker_bandwidth_bytes_per_s",
+            self.worker_bandwidth_bytes_per_s,
+            strict=True,
+            allow_inf=True,
+        )
         if self.server_bandwidth_bytes_per_s is not None:
-            check_number("network.server_bandwidth_bytes_per_s",
-                         self.server_bandwidth_bytes_per_s, strict=True, allow_inf=True)  # fmt: skip
+            check_number(
+                "network.server_bandwidth_bytes_per_s",
+                self.server_bandwidth_bytes_per_s,
+                strict=True,
+                allow_inf=True,
+            )
         check_number("network.latency_s", self.latency_s)
 
     @property

@@ -22,9 +22,8 @@ from dataclasses import dataclass
 
 import simpy
 
-from simlib.sim._checks import check_choice, check_count, check_number, check_power_of_two
+from simlib.sim._checks import check_choice
 from simlib.sim.collectives import (
-    ALLREDUCE_ALGORITHMS,
     CollectiveCost,
     all_gather_cost,
     allreduce_cost,
@@ -33,7 +32,7 @@ from simlib.sim.collectives import (
 )
 from simlib.sim.network import Network
 from simlib.sim.parameter_server import PSCost, ps_cost
-from simlib.sim.trace import Message, Span, Trace, TraceBuilder
+from simlib.sim.trace import Message, Trace, TraceBuilder
 
 __all__ = [
     "COLLECTIVES",
@@ -90,7 +89,9 @@ def _halving_doubling(i: int, p: int, n: float) -> list[Round]:
     return rounds
 
 
-def collective_rounds(collective: str, algorithm: str, rank: int, ranks: int, nbytes: float) -> list[Round]:
+def collective_rounds(
+    collective: str, algorithm: str, rank: int, ranks: int, nbytes: float
+) -> list[Round]:
     """The rounds rank ``rank`` of ``ranks`` runs: ``(sends, receives, bytes to reduce)`` each.
 
     Example:
@@ -171,9 +172,18 @@ def _rank(env, net, nodes, rounds, gamma, spans, mail, cid, step, rank):
             spans.rows.append((nodes[rank], 3, step, t0, env.now))
 
 
-def start_collective(env: simpy.Environment, net: Network, nodes: Sequence[int], collective: str,
-                     algorithm: str, nbytes: float, gamma_s_per_byte: float, builder: TraceBuilder,
-                     step: int = -1, spans: bool = True) -> simpy.Event:  # fmt: skip
+def start_collective(
+    env: simpy.Environment,
+    net: Network,
+    nodes: Sequence[int],
+    collective: str,
+    algorithm: str,
+    nbytes: float,
+    gamma_s_per_byte: float,
+    builder: TraceBuilder,
+    step: int = -1,
+    spans: bool = True,
+) -> simpy.Event:
     """Start one collective among ``nodes`` now; the event fires when every rank is done.
 
     Records its chunks (``collective`` = its id), a CollectiveRecord and, if ``spans``, each
@@ -182,17 +192,36 @@ def start_collective(env: simpy.Environment, net: Network, nodes: Sequence[int],
     cid, p, t0 = len(builder.collectives.rows), len(nodes), env.now
     mail = _Mailbox(env)
     procs = [
-        env.process(_rank(env, net, nodes, collective_rounds(collective, algorithm, r, p, nbytes),
-                          gamma_s_per_byte, builder.spans if spans else _Discard(), mail, cid,
-                          step, r))
+        env.process(
+            _rank(
+                env,
+                net,
+                nodes,
+                collective_rounds(collective, algorithm, r, p, nbytes),
+                gamma_s_per_byte,
+                builder.spans if spans else _Discard(),
+                mail,
+                cid,
+                step,
+                r,
+            )
+        )
         for r in range(p)
-    ]  # fmt: skip
+    ]
     builder.collectives.rows.append(None)  # reserve the id; filled in when done
     done = env.event()
 
     def finish(_event) -> None:
-        row = (cid, builder.collectives.code("kind", collective),
-               builder.collectives.code("algorithm", algorithm), step, p, float(nbytes), t0, env.now)  # fmt: skip
+        row = (
+            cid,
+            builder.collectives.code("kind", collective),
+            builder.collectives.code("algorithm", algorithm),
+            step,
+            p,
+            float(nbytes),
+            t0,
+            env.now,
+        )
         builder.collectives.rows[cid] = row
         done.succeed()
 
@@ -235,18 +264,31 @@ def run_collective(
     """
     check_choice("collective", collective, COLLECTIVES)
     if collective == "all-reduce":
-        cost = allreduce_cost(algorithm, ranks, nbytes, bandwidth_bytes_per_s, latency_s, gamma_s_per_byte)
+        cost = allreduce_cost(
+            algorithm, ranks, nbytes, bandwidth_bytes_per_s, latency_s, gamma_s_per_byte
+        )
     elif collective == "reduce-scatter":
-        cost = reduce_scatter_cost(ranks, nbytes, bandwidth_bytes_per_s, latency_s, gamma_s_per_byte)
+        cost = reduce_scatter_cost(
+            ranks, nbytes, bandwidth_bytes_per_s, latency_s, gamma_s_per_byte
+        )
     else:
         cost = all_gather_cost(ranks, nbytes, bandwidth_bytes_per_s, latency_s)
     algorithm = algorithm if collective == "all-reduce" else "ring"
     env = simpy.Environment()
-    builder = TraceBuilder({"workers": ranks, "servers": 0, "collective": collective,
-                            "algorithm": algorithm})  # fmt: skip
+    builder = TraceBuilder(
+        {"workers": ranks, "servers": 0, "collective": collective, "algorithm": algorithm}
+    )
     net = Network(env, [bandwidth_bytes_per_s] * ranks, latency_s, builder.messages)
-    start_collective(env, net, list(range(ranks)), collective, algorithm, nbytes,
-                     gamma_s_per_byte if collective != "all-gather" else 0.0, builder)  # fmt: skip
+    start_collective(
+        env,
+        net,
+        list(range(ranks)),
+        collective,
+        algorithm,
+        nbytes,
+        gamma_s_per_byte if collective != "all-gather" else 0.0,
+        builder,
+    )
     env.run()
     return CollectiveRun(seconds=env.now, cost=cost, trace=builder.build())
 
@@ -263,7 +305,9 @@ class PSRoundRun:
 def _server(env, net, workers, server, shard, pull, pushes):
     yield env.all_of(pushes)
     if pull:
-        yield env.all_of([net.send(server, w, shard, Message.KINDS.index("pull"), 0) for w in range(workers)])
+        yield env.all_of(
+            [net.send(server, w, shard, Message.KINDS.index("pull"), 0) for w in range(workers)]
+        )
 
 
 def run_ps_round(
@@ -285,16 +329,26 @@ def run_ps_round(
         >>> run_ps_round(8, 2, 1e9, 1e10).seconds
         0.4
     """
-    cost = ps_cost(workers, servers, model_bytes, worker_bandwidth_bytes_per_s,
-                   server_bandwidth_bytes_per_s, latency_s, pull)  # fmt: skip
+    cost = ps_cost(
+        workers,
+        servers,
+        model_bytes,
+        worker_bandwidth_bytes_per_s,
+        server_bandwidth_bytes_per_s,
+        latency_s,
+        pull,
+    )
     b_s = server_bandwidth_bytes_per_s or worker_bandwidth_bytes_per_s
     env = simpy.Environment()
     builder = TraceBuilder({"workers": workers, "servers": servers, "policy": "bsp"})
-    net = Network(env, [worker_bandwidth_bytes_per_s] * workers + [b_s] * servers, latency_s,
-                  builder.messages)  # fmt: skip
+    net = Network(
+        env, [worker_bandwidth_bytes_per_s] * workers + [b_s] * servers, latency_s, builder.messages
+    )
     shard = model_bytes / servers
     for j in range(servers):
-        pushes = [net.send(w, workers + j, shard, Message.KINDS.index("push"), 0) for w in range(workers)]
+        pushes = [
+            net.send(w, workers + j, shard, Message.KINDS.index("push"), 0) for w in range(workers)
+        ]
         env.process(_server(env, net, workers, workers + j, shard, pull, pushes))
     env.run()
     return PSRoundRun(seconds=env.now, cost=cost, trace=builder.build())

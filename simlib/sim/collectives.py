@@ -84,10 +84,18 @@ def _finish(collective, algorithm, p, n, lat, bw, comp, sent, bus_factor) -> Col
     seconds = lat + bw + comp
     algbw = n / seconds if seconds > 0 else math.inf
     return CollectiveCost(
-        collective=collective, algorithm=algorithm, ranks=int(p), nbytes=float(n),
-        seconds=seconds, latency_seconds=lat, bandwidth_seconds=bw, compute_seconds=comp,
-        bytes_sent_per_rank=sent, algbw_bytes_per_s=algbw, busbw_bytes_per_s=algbw * bus_factor,
-    )  # fmt: skip
+        collective=collective,
+        algorithm=algorithm,
+        ranks=int(p),
+        nbytes=float(n),
+        seconds=seconds,
+        latency_seconds=lat,
+        bandwidth_seconds=bw,
+        compute_seconds=comp,
+        bytes_sent_per_rank=sent,
+        algbw_bytes_per_s=algbw,
+        busbw_bytes_per_s=algbw * bus_factor,
+    )
 
 
 def allreduce_cost(
@@ -124,7 +132,13 @@ def allreduce_cost(
     """
     check_choice("algorithm", algorithm, ALLREDUCE_ALGORITHMS)
     _check_common(ranks, nbytes, bandwidth_bytes_per_s, latency_s, gamma_s_per_byte)
-    p, n, a, beta, g = int(ranks), float(nbytes), latency_s, 1.0 / bandwidth_bytes_per_s, gamma_s_per_byte
+    p, n, a, beta, g = (
+        int(ranks),
+        float(nbytes),
+        latency_s,
+        1.0 / bandwidth_bytes_per_s,
+        gamma_s_per_byte,
+    )
     if algorithm in ("recursive-doubling", "halving-doubling"):
         check_power_of_two("ranks", p, algorithm)
     frac = (p - 1) / p
@@ -172,7 +186,11 @@ def reduce_scatter_cost(
     _check_common(ranks, nbytes, bandwidth_bytes_per_s, latency_s, gamma_s_per_byte)
     p, n = int(ranks), float(nbytes)
     frac = (p - 1) / p
-    lat, bw, comp = (p - 1) * latency_s, frac * n / bandwidth_bytes_per_s, frac * n * gamma_s_per_byte
+    lat, bw, comp = (
+        (p - 1) * latency_s,
+        frac * n / bandwidth_bytes_per_s,
+        frac * n * gamma_s_per_byte,
+    )
     return _finish("reduce-scatter", "ring", p, n, lat, bw, comp, frac * n, frac)
 
 

@@ -74,8 +74,13 @@ def zero_memory(
     gradients = 2 * psi / n_d if stage >= 2 else 2.0 * psi
     parameters = 2 * psi / n_d if stage >= 3 else 2.0 * psi
     return MemoryCost(
-        params=psi, ranks=n_d, stage=int(stage), optimizer_bytes_per_param=k,
-        parameter_bytes=parameters, gradient_bytes=gradients, optimizer_bytes=optimizer,
+        params=psi,
+        ranks=n_d,
+        stage=int(stage),
+        optimizer_bytes_per_param=k,
+        parameter_bytes=parameters,
+        gradient_bytes=gradients,
+        optimizer_bytes=optimizer,
         bytes_per_device=parameters + gradients + optimizer,
         communication_factor=1.5 if stage == 3 else 1.0,
-    )  # fmt: skip
+    )

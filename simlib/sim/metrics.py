@@ -16,7 +16,6 @@ trace from the event loop and one from a vectorised fast path.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -59,8 +58,12 @@ def blocked_seconds_per_worker(trace: Trace) -> list[float]:
 
 def makespan_seconds(trace: Trace) -> float:
     """When the last recorded thing ended (0 for an empty trace)."""
-    ends = [trace.spans["end_s"], trace.updates["applied_s"], trace.messages["recv_s"],
-            trace.collectives["end_s"]]  # fmt: skip
+    ends = [
+        trace.spans["end_s"],
+        trace.updates["applied_s"],
+        trace.messages["recv_s"],
+        trace.collectives["end_s"],
+    ]
     return float(max((e.max() for e in ends if len(e)), default=0.0))
 
 
@@ -88,9 +91,12 @@ def _collective_bytes(trace: Trace) -> dict[tuple[int, str], float]:
     cols = trace.collectives
     totals: dict[tuple[str, str, int], float] = defaultdict(float)
     for kind, algorithm, ranks, nbytes in zip(
-        cols["kind"].tolist(), cols["algorithm"].tolist(), cols["ranks"].tolist(),
-        cols["nbytes"].tolist(), strict=True,
-    ):  # fmt: skip
+        cols["kind"].tolist(),
+        cols["algorithm"].tolist(),
+        cols["ranks"].tolist(),
+        cols["nbytes"].tolist(),
+        strict=True,
+    ):
         totals[(cols.names("kind")[kind], cols.names("algorithm")[algorithm], ranks)] += nbytes
     out: dict[tuple[int, str], float] = defaultdict(float)
     for (kind, algorithm, ranks), nbytes in totals.items():
@@ -132,24 +138,29 @@ def bytes_per_server(trace: Trace) -> dict[str, float]:
 
 
 def _transfers(trace: Trace, node: int, direction: str):
-    """(start_s, end_s, bytes) of every flow through one link, collectives' included."""
+    """(start_s, end_s, bytes) of every flow through one link.
+
+    A collective counts through its chunks when the trace has them (event-level runs), else
+    through its record: each rank's bytes spread over the collective's duration.
+    """
     msgs = trace.messages
-    mine = (msgs["src" if direction == "out" else "dst"] == node) & (msgs["collective"] < 0)
+    mine = msgs["src" if direction == "out" else "dst"] == node
     starts, ends, sizes = [msgs["start_s"][mine]], [msgs["recv_s"][mine]], [msgs["nbytes"][mine]]
     cols = trace.collectives
-    if node < trace.workers and len(cols):
-        for i in range(len(cols)):
-            if node < cols["ranks"][i]:
-                algorithm = cols.names("algorithm")[cols["algorithm"][i]]
-                sent = bytes_sent_by_rank(algorithm, int(cols["ranks"][i]), float(cols["nbytes"][i]))
-                starts.append(cols["start_s"][i : i + 1])
-                ends.append(cols["end_s"][i : i + 1])
-                sizes.append(np.array([sent[node]]))
+    with_chunks = set(np.unique(msgs["collective"]).tolist())
+    for i in range(len(cols)) if node < trace.workers else ():
+        if node < cols["ranks"][i] and int(cols["id"][i]) not in with_chunks:
+            algorithm = cols.names("algorithm")[cols["algorithm"][i]]
+            sent = bytes_sent_by_rank(algorithm, int(cols["ranks"][i]), float(cols["nbytes"][i]))
+            starts.append(cols["start_s"][i : i + 1])
+            ends.append(cols["end_s"][i : i + 1])
+            sizes.append(np.array([sent[node]]))
     return np.concatenate(starts), np.concatenate(ends), np.concatenate(sizes)
 
 
 def _cumulative(edges: np.ndarray, starts: np.ndarray, ends: np.ndarray, rates: np.ndarray):
     """Bytes moved by time t for each t in ``edges``: sum of rate * overlap([start, t])."""
+
     def ramp(points):  # sum over flows of rate * max(t - point, 0)
         order = np.argsort(points)
         p, r = points[order], rates[order]
@@ -170,8 +181,10 @@ def _tier_rate(trace: Trace, kind: int):
     rows = (msgs["kind"] == kind) & ((msgs["dst"] if kind == 0 else msgs["src"]) == first_server)
     starts, ends = msgs["start_s"][rows], msgs["recv_s"][rows]
     points = np.unique(np.concatenate([starts, ends, [0.0]]))
-    active = np.cumsum(np.bincount(np.searchsorted(points, starts), minlength=len(points))
-                       - np.bincount(np.searchsorted(points, ends), minlength=len(points)))
+    active = np.cumsum(
+        np.bincount(np.searchsorted(points, starts), minlength=len(points))
+        - np.bincount(np.searchsorted(points, ends), minlength=len(points))
+    )
     b_w = trace.meta["worker_bandwidth_bytes_per_s"]
     b_s = trace.meta["server_bandwidth_bytes_per_s"]
     with np.errstate(divide="ignore"):
@@ -220,8 +233,14 @@ def link_traffic(
     """
     end = until_s or makespan_seconds(trace) or 1.0
     edges = np.linspace(0.0, end, bins + 1)
-    if trace.meta.get("comm") == "ps" and trace.meta.get("method") == "events" and len(trace.messages):
-        return edges, np.clip(np.diff(_tier_moved(trace, node, direction, edges)) / np.diff(edges), 0, None)
+    if (
+        trace.meta.get("comm") == "ps"
+        and trace.meta.get("method") == "events"
+        and len(trace.messages)
+    ):
+        return edges, np.clip(
+            np.diff(_tier_moved(trace, node, direction, edges)) / np.diff(edges), 0, None
+        )
     starts, ends, sizes = _transfers(trace, node, direction)
     if not len(sizes):
         return edges, np.zeros(bins)
@@ -251,4 +270,3 @@ def summarize(trace: Trace) -> dict[str, Any]:
         "bytes_per_server": bytes_per_server(trace),
         "events": trace.meta.get("events"),
     }
-

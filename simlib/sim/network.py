@@ -58,7 +58,7 @@ def max_min_rates(
     count = {link: len(fs) for link, fs in users.items()}
     rates: list[float | None] = [None] * len(flow_links)
     while count:
-        link = min(count, key=lambda l: left[l] / count[l])
+        link = min(count, key=lambda k: left[k] / count[k])
         share = max(left[link] / count[link], 0.0)
         for f in users[link]:
             if rates[f] is None:
@@ -92,8 +92,13 @@ class Network:
     ``send`` returns an event that succeeds when the last byte has arrived.
     """
 
-    def __init__(self, env: simpy.Environment, bandwidth_bytes_per_s: Sequence[float],
-                 latency_s: float = 0.0, messages=None):  # fmt: skip
+    def __init__(
+        self,
+        env: simpy.Environment,
+        bandwidth_bytes_per_s: Sequence[float],
+        latency_s: float = 0.0,
+        messages=None,
+    ):
         self.env, self.latency_s, self.messages = env, latency_s, messages
         self.capacity = {}
         for node, b in enumerate(bandwidth_bytes_per_s):
@@ -101,10 +106,12 @@ class Network:
         self.active: list[_Flow] = []
         self._t = 0.0
         self._token = 0
+        self._due: _Flow | None = None
         self._flush_pending = False
 
-    def send(self, src: int, dst: int, nbytes: float, kind: int = 2, step: int = -1,
-             collective: int = -1) -> simpy.Event:  # fmt: skip
+    def send(
+        self, src: int, dst: int, nbytes: float, kind: int = 2, step: int = -1, collective: int = -1
+    ) -> simpy.Event:
         """Send ``nbytes`` from node ``src`` to node ``dst``; the event fires on arrival."""
         done = self.env.event()
         flow = _Flow(src, dst, float(nbytes), done, (kind, step, collective), self.env.now)
@@ -145,8 +152,13 @@ class Network:
         if token != self._token:
             return  # rates changed since this timer was set
         self._advance()
-        finished = [f for f in self.active if f.nbytes - f.delivered <= _DONE_FRACTION * f.nbytes]
-        self.active = [f for f in self.active if f.nbytes - f.delivered > _DONE_FRACTION * f.nbytes]
+        due = self._due  # the flow this timer was set for is done, whatever rounding left over
+
+        def done(f: _Flow) -> bool:
+            return f is due or f.nbytes - f.delivered <= _DONE_FRACTION * f.nbytes
+
+        finished = [f for f in self.active if done(f)]
+        self.active = [f for f in self.active if not done(f)]
         for f in finished:
             self._finish(f)
         self._reshare()
@@ -158,14 +170,30 @@ class Network:
         links = [(("out", f.src), ("in", f.dst)) for f in self.active]
         for f, rate in zip(self.active, max_min_rates(links, self.capacity), strict=True):
             f.rate = rate
-        wait = min((f.nbytes - f.delivered) / f.rate for f in self.active)
+        waits = [(f.nbytes - f.delivered) / f.rate if f.rate > 0 else math.inf for f in self.active]
+        wait = min(waits)
+        if math.isinf(wait):  # pragma: no cover - every flow has a finite-capacity link > 0
+            raise RuntimeError("no active flow can make progress")
+        self._due = self.active[waits.index(wait)]
         self.env.timeout(max(wait, 0.0)).callbacks.append(partial(self._on_timer, self._token))
 
     def _finish(self, flow: _Flow) -> None:
         if self.messages is not None:
             kind, step, collective = flow.meta
-            self.messages.rows.append((flow.src, flow.dst, kind, step, collective, flow.nbytes,
-                                       flow.delivered, flow.send_s, flow.start_s, self.env.now))  # fmt: skip
+            self.messages.rows.append(
+                (
+                    flow.src,
+                    flow.dst,
+                    kind,
+                    step,
+                    collective,
+                    flow.nbytes,
+                    flow.delivered,
+                    flow.send_s,
+                    flow.start_s,
+                    self.env.now,
+                )
+            )
         flow.done.succeed()
 
 
@@ -187,8 +215,13 @@ class ServerTier:
     ``transfer(nbytes, latency_s)`` returns an event whose value is the bytes received.
     """
 
-    def __init__(self, env: simpy.Environment, worker_bandwidth_bytes_per_s: float,
-                 server_bandwidth_bytes_per_s: float, servers: int):  # fmt: skip
+    def __init__(
+        self,
+        env: simpy.Environment,
+        worker_bandwidth_bytes_per_s: float,
+        server_bandwidth_bytes_per_s: float,
+        servers: int,
+    ):
         self.env = env
         self.cap_message = float(worker_bandwidth_bytes_per_s)
         self.cap_total = servers * float(server_bandwidth_bytes_per_s)
@@ -254,5 +287,7 @@ class ServerTier:
         if heap:
             rate = self.cap_total / len(heap)
             self._rate = rate if rate < self.cap_message else self.cap_message
+        else:  # idle: restart the clock at 0, which keeps V small and its rounding too
+            self._v = self._rate = 0.0
         self._timer_at = math.nan
-        self._schedule(now, v)
+        self._schedule(now, self._v)

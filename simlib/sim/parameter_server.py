@@ -75,22 +75,37 @@ def ps_cost(
     n = check_count("workers", workers, 1)
     k = check_count("servers", servers, 1)
     m = check_number("model_bytes", model_bytes)
-    b_w = check_number("worker_bandwidth_bytes_per_s", worker_bandwidth_bytes_per_s, strict=True,
-                       allow_inf=True)
-    b_s = b_w if server_bandwidth_bytes_per_s is None else check_number(
-        "server_bandwidth_bytes_per_s", server_bandwidth_bytes_per_s, strict=True, allow_inf=True
-    )  # fmt: skip
+    b_w = check_number(
+        "worker_bandwidth_bytes_per_s", worker_bandwidth_bytes_per_s, strict=True, allow_inf=True
+    )
+    b_s = (
+        b_w
+        if server_bandwidth_bytes_per_s is None
+        else check_number(
+            "server_bandwidth_bytes_per_s",
+            server_bandwidth_bytes_per_s,
+            strict=True,
+            allow_inf=True,
+        )
+    )
     check_number("latency_s", latency_s)
     worker_s, server_s = m / b_w, n * m / (k * b_s)
-    bottleneck = "balanced" if worker_s == server_s else ("worker" if worker_s > server_s else "server")
+    bottleneck = (
+        "balanced" if worker_s == server_s else ("worker" if worker_s > server_s else "server")
+    )
     directions = 2 if pull else 1
     return PSCost(
-        workers=n, servers=k, model_bytes=m, pull=bool(pull),
+        workers=n,
+        servers=k,
+        model_bytes=m,
+        pull=bool(pull),
         seconds=directions * (latency_s + max(worker_s, server_s)),
         latency_seconds=directions * latency_s,
-        bandwidth_seconds=directions * max(worker_s, server_s), bottleneck=bottleneck,
-        bytes_per_server=directions * n * m / k, bytes_total=directions * n * m,
-    )  # fmt: skip
+        bandwidth_seconds=directions * max(worker_s, server_s),
+        bottleneck=bottleneck,
+        bytes_per_server=directions * n * m / k,
+        bytes_total=directions * n * m,
+    )
 
 
 def byteps_seconds(

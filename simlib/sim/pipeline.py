@@ -138,11 +138,19 @@ def pipeline_cost(
     else:
         in_flight = min(v * m, 2 * (p - 1) + (v - 1) * p + 1) / v
     return PipelineCost(
-        schedule=schedule, stages=p, microbatches=m, interleave=v, forward_s=forward_s,
-        backward_s=backward_s, makespan_seconds=ideal + bubble, ideal_seconds=ideal,
-        bubble_seconds=bubble, bubble_fraction=bubble / (ideal + bubble),
-        bubble_over_ideal=bubble / ideal, activations_in_flight=in_flight,
-    )  # fmt: skip
+        schedule=schedule,
+        stages=p,
+        microbatches=m,
+        interleave=v,
+        forward_s=forward_s,
+        backward_s=backward_s,
+        makespan_seconds=ideal + bubble,
+        ideal_seconds=ideal,
+        bubble_seconds=bubble,
+        bubble_fraction=bubble / (ideal + bubble),
+        bubble_over_ideal=bubble / ideal,
+        activations_in_flight=in_flight,
+    )
 
 
 def _forward_order(p: int, m: int, v: int) -> list[tuple[int, int]]:

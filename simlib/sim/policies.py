@@ -24,8 +24,13 @@ __all__ = ["COMMS", "POLICIES", "PolicySpec"]
 
 POLICIES = ("bsp", "asp", "ssp", "local-sgd", "backup")
 COMMS = ("ps", "allreduce")
-_ALLOWED_COMMS = {"bsp": COMMS, "asp": ("ps",), "ssp": ("ps",), "backup": ("ps",),
-                  "local-sgd": ("allreduce",)}  # fmt: skip
+_ALLOWED_COMMS = {
+    "bsp": COMMS,
+    "asp": ("ps",),
+    "ssp": ("ps",),
+    "backup": ("ps",),
+    "local-sgd": ("allreduce",),
+}
 
 
 @dataclass(frozen=True)
@@ -62,7 +67,9 @@ class PolicySpec:
         comm = self.comm or _ALLOWED_COMMS[self.name][0]
         if comm not in _ALLOWED_COMMS[self.name]:
             allowed = " or ".join(_ALLOWED_COMMS[self.name])
-            raise ConfigError(f"comm {comm!r} does not work with policy {self.name!r}; use {allowed}")
+            raise ConfigError(
+                f"comm {comm!r} does not work with policy {self.name!r}; use {allowed}"
+            )
         object.__setattr__(self, "comm", comm)
 
     @property

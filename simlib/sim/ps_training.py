@@ -59,8 +59,15 @@ class _Threshold:
 class _PSRun:
     """One parameter-server training run: the shared state and the worker processes."""
 
-    def __init__(self, env, cluster: ClusterSpec, policy: PolicySpec, times: ComputeTimes,
-                 builder: TraceBuilder, steps: float):  # fmt: skip
+    def __init__(
+        self,
+        env,
+        cluster: ClusterSpec,
+        policy: PolicySpec,
+        times: ComputeTimes,
+        builder: TraceBuilder,
+        steps: float,
+    ):
         self.env, self.cluster, self.policy, self.times = env, cluster, policy, times
         self.steps, self.n, self.k = steps, cluster.workers, cluster.servers
         self.version = 0
@@ -72,10 +79,14 @@ class _PSRun:
         self.tiers = [
             ServerTier(env, net.worker_bandwidth_bytes_per_s, net.server_bandwidth, self.k)
             for _ in (_PUSH, _PULL)
-        ]  # fmt: skip
+        ]
         self.spans, self.updates, self.coflows = builder.spans.rows, builder.updates.rows, []
-        self.arrive = {"asp": self._apply_now, "ssp": self._apply_now, "bsp": self._apply_all,
-                       "backup": self._apply_first}[policy.name]  # fmt: skip
+        self.arrive = {
+            "asp": self._apply_now,
+            "ssp": self._apply_now,
+            "bsp": self._apply_all,
+            "backup": self._apply_first,
+        }[policy.name]
         self.ticks = policy.name in ("bsp", "ssp")
 
     # -- when may a worker start, and which step is it then -------------------------------
@@ -95,7 +106,13 @@ class _PSRun:
 
     # -- one iteration ---------------------------------------------------------------------
     def worker(self, w: int):
-        env, times, spans, coflows, (push, pull) = self.env, self.times, self.spans, self.coflows, self.tiers
+        env, times, spans, coflows, (push, pull) = (
+            self.env,
+            self.times,
+            self.spans,
+            self.coflows,
+            self.tiers,
+        )
         model_bytes, latency_s = self.cluster.model_bytes, self.cluster.network.latency_s
         comm, gated = self.cluster.communicates, self.policy.name != "asp"
         backup, step = self.policy.name == "backup", 0
@@ -124,8 +141,21 @@ class _PSRun:
     def _apply_now(self, w, step, read_version, read_s, start, end) -> None:
         """ASP and SSP: apply the gradient on arrival."""
         version = self.version
-        self.updates.append((w, step, read_version, version, read_s, start, end, self.env.now,
-                             True, version, _SERVER_SCOPE))  # fmt: skip
+        self.updates.append(
+            (
+                w,
+                step,
+                read_version,
+                version,
+                read_s,
+                start,
+                end,
+                self.env.now,
+                True,
+                version,
+                _SERVER_SCOPE,
+            )
+        )
         self.version = version + 1
         if self.ticks:
             self._tick(step)
@@ -140,8 +170,9 @@ class _PSRun:
         if step == self.version:
             self._collect(w, step, read, self.n - self.policy.backup_workers)
         else:
-            self.updates.append((w, step, read[0], self.version, *read[1:], self.env.now, False,
-                                 -1, _SERVER_SCOPE))  # fmt: skip
+            self.updates.append(
+                (w, step, read[0], self.version, *read[1:], self.env.now, False, -1, _SERVER_SCOPE)
+            )
 
     def _collect(self, w: int, step: int, read: tuple, needed: int) -> None:
         pending = self.pending[step]
@@ -149,8 +180,9 @@ class _PSRun:
         if len(pending) == needed:
             version, now = self.version, self.env.now
             for w_, step_, (read_version, *times) in self.pending.pop(step):
-                self.updates.append((w_, step_, read_version, version, *times, now, True,
-                                     version, _SERVER_SCOPE))  # fmt: skip
+                self.updates.append(
+                    (w_, step_, read_version, version, *times, now, True, version, _SERVER_SCOPE)
+                )
             self.version = version + 1
             self.rounds.increment()
 
@@ -163,8 +195,9 @@ class _PSRun:
             self.min_clock.increment()
 
 
-def build_parameter_server(cluster: ClusterSpec, policy: PolicySpec, *, steps: int | None,
-                           seed: int, meta: dict) -> tuple[simpy.Environment, TraceBuilder]:  # fmt: skip
+def build_parameter_server(
+    cluster: ClusterSpec, policy: PolicySpec, *, steps: int | None, seed: int, meta: dict
+) -> tuple[simpy.Environment, TraceBuilder]:
     """Set up ``policy`` through parameter servers: the environment to run, and its trace.
 
     ``steps``: iterations per worker (rounds for backup workers); None runs until stopped.
@@ -187,8 +220,16 @@ def build_parameter_server(cluster: ClusterSpec, policy: PolicySpec, *, steps: i
     return env, builder
 
 
-_COFLOW = np.dtype([("worker", np.int64), ("direction", np.int8), ("step", np.int64),
-                    ("received", np.float64), ("send_s", np.float64), ("recv_s", np.float64)])  # fmt: skip
+_COFLOW = np.dtype(
+    [
+        ("worker", np.int64),
+        ("direction", np.int8),
+        ("step", np.int64),
+        ("received", np.float64),
+        ("send_s", np.float64),
+        ("recv_s", np.float64),
+    ]
+)
 
 
 def _shard_messages(coflows: np.ndarray, cluster: ClusterSpec) -> Table:
@@ -200,16 +241,27 @@ def _shard_messages(coflows: np.ndarray, cluster: ClusterSpec) -> Table:
     server = n + np.tile(np.arange(k), count)
     push = direction == _PUSH
     columns = {
-        "src": np.where(push, worker, server), "dst": np.where(push, server, worker),
-        "kind": direction, "step": step, "collective": np.full(count * k, -1),
-        "nbytes": np.full(count * k, cluster.model_bytes / k), "received_bytes": received / k,
-        "send_s": send_s, "start_s": send_s + cluster.network.latency_s, "recv_s": recv_s,
-    }  # fmt: skip
+        "src": np.where(push, worker, server),
+        "dst": np.where(push, server, worker),
+        "kind": direction,
+        "step": step,
+        "collective": np.full(count * k, -1),
+        "nbytes": np.full(count * k, cluster.model_bytes / k),
+        "received_bytes": received / k,
+        "send_s": send_s,
+        "start_s": send_s + cluster.network.latency_s,
+        "recv_s": recv_s,
+    }
     return Table(Message, columns)
 
 
 def _communicate_spans(coflows: np.ndarray) -> Table:
     """Each push or pull as a span of its worker (it waits for it), built with numpy."""
-    columns = {"actor": coflows["worker"], "kind": np.full(len(coflows), _COMMUNICATE),
-               "step": coflows["step"], "start_s": coflows["send_s"], "end_s": coflows["recv_s"]}  # fmt: skip
+    columns = {
+        "actor": coflows["worker"],
+        "kind": np.full(len(coflows), _COMMUNICATE),
+        "step": coflows["step"],
+        "start_s": coflows["send_s"],
+        "end_s": coflows["recv_s"],
+    }
     return Table(Span, columns)

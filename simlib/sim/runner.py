@@ -35,16 +35,24 @@ def run_environment(env: simpy.Environment, until_s: float | None = None) -> int
 
 def _meta(cluster: ClusterSpec, policy: PolicySpec, steps, until_s, seed, method) -> dict:
     return {
-        "workers": cluster.workers, "servers": cluster.servers if policy.comm == "ps" else 0,
-        "policy": policy.name, "label": policy.label(), "comm": policy.comm,
-        "staleness": policy.staleness, "local_steps": policy.local_steps,
-        "backup_workers": policy.backup_workers, "algorithm": policy.algorithm,
+        "workers": cluster.workers,
+        "servers": cluster.servers if policy.comm == "ps" else 0,
+        "policy": policy.name,
+        "label": policy.label(),
+        "comm": policy.comm,
+        "staleness": policy.staleness,
+        "local_steps": policy.local_steps,
+        "backup_workers": policy.backup_workers,
+        "algorithm": policy.algorithm,
         "model_bytes": cluster.model_bytes,
         "worker_bandwidth_bytes_per_s": cluster.network.worker_bandwidth_bytes_per_s,
         "server_bandwidth_bytes_per_s": cluster.network.server_bandwidth,
-        "latency_s": cluster.network.latency_s, "steps": steps, "until_s": until_s, "seed": seed,
+        "latency_s": cluster.network.latency_s,
+        "steps": steps,
+        "until_s": until_s,
+        "seed": seed,
         "method": method,
-    }  # fmt: skip
+    }
 
 
 def _check_run(cluster, policy, steps, until_s, seed, method) -> str:
@@ -66,9 +74,15 @@ def _check_run(cluster, policy, steps, until_s, seed, method) -> str:
             f"each round needs at least one gradient"
         )
     if method == "fast" and policy.comm != "allreduce":
-        raise ConfigError(f"method 'fast' exists for all-reduce policies only, not {policy.name!r}; "
-                          "use method 'events' or 'auto'")  # fmt: skip
-    return "fast" if method == "auto" and policy.comm == "allreduce" else method.replace("auto", "events")
+        raise ConfigError(
+            f"method 'fast' exists for all-reduce policies only, not {policy.name!r}; "
+            "use method 'events' or 'auto'"
+        )
+    return (
+        "fast"
+        if method == "auto" and policy.comm == "allreduce"
+        else method.replace("auto", "events")
+    )
 
 
 def simulate(
@@ -103,8 +117,9 @@ def simulate(
     how = _check_run(cluster, policy, steps, until_s, seed, method)
     meta = _meta(cluster, policy, steps, until_s, seed, how)
     if how == "fast":
-        spans, updates, collectives = run_sync_fast(cluster, policy, steps=steps, until_s=until_s,
-                                                    seed=seed, meta=meta)  # fmt: skip
+        spans, updates, collectives = run_sync_fast(
+            cluster, policy, steps=steps, until_s=until_s, seed=seed, meta=meta
+        )
         meta["events"] = None
         return Trace(spans, Table.empty(Message), collectives, updates, meta)
     build = build_parameter_server if policy.comm == "ps" else build_sync_events

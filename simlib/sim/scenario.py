@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import difflib
 import math
 from dataclasses import dataclass
 from importlib import resources
@@ -114,14 +115,16 @@ def _describe(error: dict) -> str:
 
 
 def _known_fields(error: dict) -> str:
-    """The fields allowed where an unknown one was found."""
+    """The fields allowed where an unknown one was found (and the closest, if one is close)."""
     model: Any = _Scenario
     for part in error["loc"][:-1]:
         annotation = model.model_fields[part].annotation
-        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
-        if model is None:
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
             return ""
-    return "; allowed fields: " + ", ".join(model.model_fields)
+        model = annotation
+    close = difflib.get_close_matches(str(error["loc"][-1]), list(model.model_fields), n=1)
+    guess = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"{guess}; allowed fields: " + ", ".join(model.model_fields)
 
 
 def scenario_from_dict(data: Any, source: str = "scenario") -> Scenario:
@@ -135,7 +138,8 @@ def scenario_from_dict(data: Any, source: str = "scenario") -> Scenario:
     try:
         parsed = _Scenario.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
+        errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+        first = errors[0]  # a misspelt field explains a missing one, so it comes first
         hint = _known_fields(first) if first["type"] == "extra_forbidden" else ""
         raise ConfigError(f"{source}: {_describe(first)}{hint}") from None
     if parsed.run.steps is not None and parsed.run.until_s is not None:
@@ -153,9 +157,15 @@ def scenario_from_dict(data: Any, source: str = "scenario") -> Scenario:
     steps = parsed.run.steps
     if steps is None and parsed.run.until_s is None:
         steps = 100
-    return Scenario(name=parsed.name or Path(source).stem, description=parsed.description,
-                    cluster=cluster, policy=policy, steps=steps, until_s=parsed.run.until_s,
-                    seed=parsed.run.seed)  # fmt: skip
+    return Scenario(
+        name=parsed.name or Path(source).stem,
+        description=parsed.description,
+        cluster=cluster,
+        policy=policy,
+        steps=steps,
+        until_s=parsed.run.until_s,
+        seed=parsed.run.seed,
+    )
 
 
 def scenario_names() -> list[str]:
@@ -174,14 +184,18 @@ def _read(name_or_path: str | Path) -> tuple[Any, str]:
         resource = resources.files("simlib.sim") / "scenarios" / f"{name_or_path}.yaml"
         text, source = resource.read_text(encoding="utf-8"), f"{name_or_path}.yaml"
     else:
-        raise ConfigError(f"{name_or_path!r} is neither a .yaml file nor a shipped scenario; "
-                          f"shipped: {', '.join(scenario_names())}")  # fmt: skip
+        raise ConfigError(
+            f"{name_or_path!r} is neither a .yaml file nor a shipped scenario; "
+            f"shipped: {', '.join(scenario_names())}"
+        )
     try:
         return yaml.safe_load(text), source
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         line = f" (line {where.line + 1})" if where is not None else ""
-        raise ConfigError(f"{source}: not valid YAML{line}: {getattr(exc, 'problem', exc)}") from None
+        raise ConfigError(
+            f"{source}: not valid YAML{line}: {getattr(exc, 'problem', exc)}"
+        ) from None
 
 
 def load_scenario(name_or_path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
@@ -224,7 +238,10 @@ def with_overrides(data: Any, overrides: dict[str, Any]) -> Any:
 
 def as_dict(scenario: Scenario) -> dict[str, Any]:
     """The scenario as plain data (what a YAML file would hold)."""
-    return {"name": scenario.name, "description": scenario.description,
-            "cluster": dataclasses.asdict(scenario.cluster),
-            "policy": dataclasses.asdict(scenario.policy),
-            "run": scenario.run_arguments()}  # fmt: skip
+    return {
+        "name": scenario.name,
+        "description": scenario.description,
+        "cluster": dataclasses.asdict(scenario.cluster),
+        "policy": dataclasses.asdict(scenario.policy),
+        "run": scenario.run_arguments(),
+    }

@@ -48,7 +48,7 @@ class ComputeTimes:
         block = np.broadcast_to(self.base, shape).copy()
         spec = self.spec
         if spec.distribution == "lognormal" and spec.sigma > 0:
-            block *= self.rng.lognormal(-spec.sigma**2 / 2, spec.sigma, size=shape)
+            block *= self.rng.lognormal(-(spec.sigma**2) / 2, spec.sigma, size=shape)
         if spec.probability > 0 and spec.slowdown > 1:
             block *= np.where(self.rng.random(shape) < spec.probability, spec.slowdown, 1.0)
         self.blocks.append(block)

@@ -50,9 +50,10 @@ class _SyncRun:
         self.env, self.cluster, self.policy, self.times = env, cluster, policy, times
         self.builder, self.steps, self.n = builder, steps, cluster.workers
         net = cluster.network
-        self.net = Network(env, [net.worker_bandwidth_bytes_per_s] * self.n, net.latency_s,
-                           builder.messages)  # fmt: skip
-        self.arrived: dict[int, int] = {}
+        self.net = Network(
+            env, [net.worker_bandwidth_bytes_per_s] * self.n, net.latency_s, builder.messages
+        )
+        self.arrived: dict[int, list[tuple[int, float]]] = {}
         self.released: dict[int, simpy.Event] = {}
         self.averages = 0
         self.local = policy.name == "local-sgd"
@@ -77,30 +78,52 @@ class _SyncRun:
 
     def _sync(self, w: int, step: int, end: float):
         released = self.released.setdefault(step, self.env.event())
-        self.arrived[step] = self.arrived.get(step, 0) + 1
-        if self.arrived[step] == self.n:
+        arrived = self.arrived.setdefault(step, [])
+        arrived.append((w, end))
+        if len(arrived) == self.n:  # the last one in: the barrier opens now
+            for v, v_end in self.arrived.pop(step):
+                if self.env.now > v_end:
+                    self.builder.spans.rows.append((v, _BLOCKED, step, v_end, self.env.now))
             self.env.process(self._allreduce(step, released))
         barrier_s, done_s = yield released
-        spans = self.builder.spans.rows
-        if barrier_s > end:
-            spans.append((w, _BLOCKED, step, end, barrier_s))
         if self.cluster.communicates:
-            spans.append((w, _COMMUNICATE, step, barrier_s, done_s))
+            self.builder.spans.rows.append((w, _COMMUNICATE, step, barrier_s, done_s))
         if not self.local:
-            row = (w, step, step, step, self._read_s[w], self._compute[w][0], self._compute[w][1],
-                   done_s, True, step, _SERVER)  # fmt: skip
+            row = (
+                w,
+                step,
+                step,
+                step,
+                self._read_s[w],
+                self._compute[w][0],
+                self._compute[w][1],
+                done_s,
+                True,
+                step,
+                _SERVER,
+            )
             self.builder.updates.rows.append(row)
 
     def _allreduce(self, step: int, released: simpy.Event):
         barrier_s, cluster = self.env.now, self.cluster
         if cluster.communicates:
-            yield start_collective(self.env, self.net, list(range(self.n)), "all-reduce",
-                                   self.policy.algorithm, cluster.model_bytes, 0.0, self.builder,
-                                   step, spans=False)  # fmt: skip
+            yield start_collective(
+                self.env,
+                self.net,
+                list(range(self.n)),
+                "all-reduce",
+                self.policy.algorithm,
+                cluster.model_bytes,
+                0.0,
+                self.builder,
+                step,
+                spans=False,
+            )
         else:
             cid = len(self.builder.collectives.rows)
-            self.builder.collectives.rows.append((cid, _ALLREDUCE, self._algorithm, step, self.n,
-                                                  0.0, barrier_s, barrier_s))  # fmt: skip
+            self.builder.collectives.rows.append(
+                (cid, _ALLREDUCE, self._algorithm, step, self.n, 0.0, barrier_s, barrier_s)
+            )
         self.averages += 1
         released.succeed((barrier_s, self.env.now))
 
@@ -121,8 +144,9 @@ class _BSPRun(_SyncRun):
         self._read_s[w], self._compute[w] = start, (start, end)
 
 
-def build_sync_events(cluster: ClusterSpec, policy: PolicySpec, *, steps: int | None,
-                      seed: int, meta: dict) -> tuple[simpy.Environment, TraceBuilder]:  # fmt: skip
+def build_sync_events(
+    cluster: ClusterSpec, policy: PolicySpec, *, steps: int | None, seed: int, meta: dict
+) -> tuple[simpy.Environment, TraceBuilder]:
     """Set up BSP all-reduce or local SGD in SimPy: the environment to run, and its trace."""
     env = simpy.Environment()
     builder = TraceBuilder(meta)
@@ -167,7 +191,10 @@ def _tables(cluster, policy, timeline, meta):
     bar, done = np.repeat(barriers, n), np.repeat(dones, n)
     start, end = starts.ravel(), ends.ravel()
     blocked = sync & (bar > end)
-    parts = [(actor, _COMPUTE, step, start, end), (actor[blocked], _BLOCKED, step[blocked], end[blocked], bar[blocked])]  # fmt: skip
+    parts = [
+        (actor, _COMPUTE, step, start, end),
+        (actor[blocked], _BLOCKED, step[blocked], end[blocked], bar[blocked]),
+    ]
     if cluster.communicates:
         parts.append((actor[sync], _COMMUNICATE, step[sync], bar[sync], done[sync]))
     spans = {
@@ -177,8 +204,11 @@ def _tables(cluster, policy, timeline, meta):
         "start_s": np.concatenate([p[3] for p in parts]),
         "end_s": np.concatenate([p[4] for p in parts]),
     }
-    return Table(Span, spans), _updates(policy, starts, ends, dones, barriers), _collectives(
-        cluster, policy, barriers, dones)
+    return (
+        Table(Span, spans),
+        _updates(policy, starts, ends, dones, barriers),
+        _collectives(cluster, policy, barriers, dones),
+    )
 
 
 def _updates(policy, starts, ends, dones, barriers) -> Table:
@@ -192,11 +222,18 @@ def _updates(policy, starts, ends, dones, barriers) -> Table:
     else:
         version, applied_s, apply_id, scope = step, np.repeat(dones, n), step, _SERVER
     columns = {
-        "worker": np.tile(np.arange(n), t_count), "step": step, "version_read": version,
-        "version_applied": version, "read_s": start, "compute_start_s": start,
-        "compute_end_s": end, "applied_s": applied_s, "applied": np.ones(len(step), bool),
-        "apply_id": apply_id, "scope": np.full(len(step), scope),
-    }  # fmt: skip
+        "worker": np.tile(np.arange(n), t_count),
+        "step": step,
+        "version_read": version,
+        "version_applied": version,
+        "read_s": start,
+        "compute_start_s": start,
+        "compute_end_s": end,
+        "applied_s": applied_s,
+        "applied": np.ones(len(step), bool),
+        "apply_id": apply_id,
+        "scope": np.full(len(step), scope),
+    }
     return Table(Update, columns)
 
 
@@ -204,12 +241,15 @@ def _collectives(cluster, policy, barriers, dones) -> Table:
     sync = np.flatnonzero(~np.isnan(barriers))
     count = len(sync)
     columns = {
-        "id": np.arange(count), "kind": np.full(count, _ALLREDUCE),
+        "id": np.arange(count),
+        "kind": np.full(count, _ALLREDUCE),
         "algorithm": np.full(count, CollectiveRecord.ALGORITHMS.index(policy.algorithm)),
-        "step": sync, "ranks": np.full(count, cluster.workers),
-        "nbytes": np.full(count, float(cluster.model_bytes)), "start_s": barriers[sync],
+        "step": sync,
+        "ranks": np.full(count, cluster.workers),
+        "nbytes": np.full(count, float(cluster.model_bytes)),
+        "start_s": barriers[sync],
         "end_s": dones[sync],
-    }  # fmt: skip
+    }
     return Table(CollectiveRecord, columns)
 
 
@@ -217,8 +257,15 @@ def _before(table: Table, column: str, until_s: float | None) -> Table:
     return table if until_s is None else table.where(table[column] < until_s)
 
 
-def run_sync_fast(cluster: ClusterSpec, policy: PolicySpec, *, steps: int | None,
-                  until_s: float | None, seed: int, meta: dict):  # fmt: skip
+def run_sync_fast(
+    cluster: ClusterSpec,
+    policy: PolicySpec,
+    *,
+    steps: int | None,
+    until_s: float | None,
+    seed: int,
+    meta: dict,
+):
     """BSP all-reduce or local SGD computed step by step with numpy; the event path's trace.
 
     Returns (spans, updates, collectives) tables; the caller adds the (empty) messages.
@@ -227,10 +274,18 @@ def run_sync_fast(cluster: ClusterSpec, policy: PolicySpec, *, steps: int | None
     net = cluster.network
     comm_s = 0.0
     if cluster.communicates:
-        comm_s = allreduce_cost(policy.algorithm, cluster.workers, cluster.model_bytes,
-                                net.worker_bandwidth_bytes_per_s, net.latency_s).seconds  # fmt: skip
+        comm_s = allreduce_cost(
+            policy.algorithm,
+            cluster.workers,
+            cluster.model_bytes,
+            net.worker_bandwidth_bytes_per_s,
+            net.latency_s,
+        ).seconds
     limit = math.inf if steps is None else steps
     timeline = _timeline(cluster, policy, times, limit, until_s, comm_s)
     spans, updates, collectives = _tables(cluster, policy, timeline, meta)
-    return (_before(spans, "end_s", until_s), _before(updates, "applied_s", until_s),
-            _before(collectives, "end_s", until_s))  # fmt: skip
+    return (
+        _before(spans, "end_s", until_s),
+        _before(updates, "applied_s", until_s),
+        _before(collectives, "end_s", until_s),
+    )

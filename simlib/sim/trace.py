@@ -82,9 +82,16 @@ class CollectiveRecord:
     """One collective over ``ranks`` workers (0 .. ranks-1), ``nbytes`` per rank."""
 
     KINDS: ClassVar[tuple[str, ...]] = (
-        "all-reduce", "reduce-scatter", "all-gather",
-    )  # fmt: skip
-    ALGORITHMS: ClassVar[tuple[str, ...]] = ("ring", "tree", "recursive-doubling", "halving-doubling")
+        "all-reduce",
+        "reduce-scatter",
+        "all-gather",
+    )
+    ALGORITHMS: ClassVar[tuple[str, ...]] = (
+        "ring",
+        "tree",
+        "recursive-doubling",
+        "halving-doubling",
+    )
     id: int
     kind: str
     algorithm: str
@@ -236,11 +243,19 @@ class Trace:
         """Every record of every table, ordered by its start time (then table and order)."""
         keyed = []
         for order, (table, key) in enumerate(
-            [(self.spans, "start_s"), (self.messages, "send_s"),
-             (self.collectives, "start_s"), (self.updates, "applied_s")]  # fmt: skip
+            [
+                (self.spans, "start_s"),
+                (self.messages, "send_s"),
+                (self.collectives, "start_s"),
+                (self.updates, "applied_s"),
+            ]
         ):
-            keyed += [((row_t, order, i), row) for i, (row_t, row) in
-                      enumerate(zip(table[key].tolist(), table.rows(), strict=True))]  # fmt: skip
+            keyed += [
+                ((row_t, order, i), row)
+                for i, (row_t, row) in enumerate(
+                    zip(table[key].tolist(), table.rows(), strict=True)
+                )
+            ]
         return [row for _, row in sorted(keyed, key=lambda kv: kv[0])]
 
     def __eq__(self, other: object) -> bool:
@@ -286,6 +301,9 @@ class TraceBuilder:
         messages = [self.messages.build()] + [make() for make in self._more_messages]
         spans = [self.spans.build()] + [make() for make in self._more_spans]
         return Trace(
-            spans=concat(spans), messages=concat(messages),
-            collectives=self.collectives.build(), updates=self.updates.build(), meta=self.meta,
-        )  # fmt: skip
+            spans=concat(spans),
+            messages=concat(messages),
+            collectives=self.collectives.build(),
+            updates=self.updates.build(),
+            meta=self.meta,
+        )

@@ -47,7 +47,12 @@ def plot_staleness(traces, *, title: str = "Staleness of applied gradients") -> 
         counts = np.bincount(v, minlength=top + 1) / max(len(v), 1)
         x = np.arange(top + 1) - 0.4 + width * (i + 0.5)
         mean = float(v.mean()) if len(v) else 0.0
-        ax.bar(x, counts, width=width, label=f"{label} (mean {mean:.1f}, max {int(v.max()) if len(v) else 0})")
+        ax.bar(
+            x,
+            counts,
+            width=width,
+            label=f"{label} (mean {mean:.1f}, max {int(v.max()) if len(v) else 0})",
+        )
     ax.set_xlabel("staleness (versions applied between reading and applying)")
     ax.set_ylabel("share of applied gradients")
     ax.set_title(title)
@@ -60,7 +65,9 @@ def _time_shares(trace) -> dict[str, float]:
     from simlib.sim.metrics import makespan_seconds, seconds_per_worker
 
     total = makespan_seconds(trace) * trace.workers or 1.0
-    return {k: sum(seconds_per_worker(trace, k)) / total for k in ("compute", "communicate", "blocked")}
+    return {
+        k: sum(seconds_per_worker(trace, k)) / total for k in ("compute", "communicate", "blocked")
+    }
 
 
 def plot_time_breakdown(traces, *, title: str = "Where the workers' time goes") -> Figure:
@@ -79,8 +86,13 @@ def plot_time_breakdown(traces, *, title: str = "Where the workers' time goes") 
     for kind in ("compute", "communicate", "blocked"):
         widths = np.array([s[kind] for s in shares])
         bars = ax.barh(labels, widths, left=left, color=KIND_COLORS[kind], label=kind)
-        ax.bar_label(bars, [f"{100 * v:.0f}%" if v >= 0.06 else "" for v in widths],
-                     label_type="center", color="white", fontsize=8)  # fmt: skip
+        ax.bar_label(
+            bars,
+            [f"{100 * v:.0f}%" if v >= 0.06 else "" for v in widths],
+            label_type="center",
+            color="white",
+            fontsize=8,
+        )
         left += widths
     ax.set_xlim(0, 1)
     ax.invert_yaxis()
@@ -127,15 +139,18 @@ def plot_server_traffic(trace, *, bins: int = 60, title: str | None = None) -> F
         ax.stairs(rate / 1e9, edges, label=label, linewidth=1.6)
     capacity = trace.meta.get("server_bandwidth_bytes_per_s")
     if capacity and np.isfinite(capacity):
-        ax.axhline(capacity / 1e9, color="black", linestyle="--", linewidth=1, label="NIC bandwidth")
+        ax.axhline(
+            capacity / 1e9, color="black", linestyle="--", linewidth=1, label="NIC bandwidth"
+        )
     ax.set_xlabel("simulated time (s)")
     ax.set_ylabel("GB/s")
     ax.set_ylim(bottom=0)
     ax.set_title(title or f"{trace.meta.get('label', 'run')}: traffic into the servers")
     ax.grid(alpha=0.3)
     if trace.servers:
-        fig.legend(loc="outside lower center", fontsize=8, ncol=min(trace.servers + 1, 5),
-                   frameon=False)  # fmt: skip
+        fig.legend(
+            loc="outside lower center", fontsize=8, ncol=min(trace.servers + 1, 5), frameon=False
+        )
     return fig
 
 
@@ -160,8 +175,13 @@ def plot_speedup(
     ax.plot(sizes, sizes, color="grey", linestyle=":", label="ideal (N)")
     for f in amdahl_fractions:
         dense = np.unique(np.geomspace(1, max(sizes), 60).round().astype(int))
-        ax.plot(dense, [amdahl_speedup(f, int(n)) for n in dense], linestyle="--", linewidth=1,
-                label=f"Amdahl, f = {f:g}")  # fmt: skip
+        ax.plot(
+            dense,
+            [amdahl_speedup(f, int(n)) for n in dense],
+            linestyle="--",
+            linewidth=1,
+            label=f"Amdahl, f = {f:g}",
+        )
     for label, points in curves.items():
         ax.plot([p.workers for p in points], [p.speedup for p in points], marker="o", label=label)
     ax.set_xscale("log", base=2)

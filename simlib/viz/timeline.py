@@ -63,8 +63,12 @@ def plot_timeline(
             if pick.any():
                 starts = spans["start_s"][pick]
                 widths = np.minimum(spans["end_s"][pick], end) - starts
-                ax.broken_barh(list(zip(starts, widths, strict=True)), (row - 0.4, 0.8),
-                               facecolors=KIND_COLORS[kind], linewidth=0)  # fmt: skip
+                ax.broken_barh(
+                    list(zip(starts, widths, strict=True)),
+                    (row - 0.4, 0.8),
+                    facecolors=KIND_COLORS[kind],
+                    linewidth=0,
+                )
     ax.set_yticks(range(len(chosen)), [f"worker {w}" for w in chosen])
     ax.set_ylim(len(chosen) - 0.5, -0.5)
     ax.set_xlim(0, end)
@@ -95,21 +99,39 @@ def plot_pipeline(schedule, *, title: str | None = None) -> Figure:
     for op in schedule.ops:
         width = op.end_s - op.start_s
         shade = 1.0 - 0.35 * op.chunk / max(cost.interleave - 1, 1)
-        ax.broken_barh([(op.start_s, width)], (op.device - 0.4, 0.8), facecolors=colors[op.kind],
-                       alpha=shade, edgecolor="white", linewidth=0.8)  # fmt: skip
+        ax.broken_barh(
+            [(op.start_s, width)],
+            (op.device - 0.4, 0.8),
+            facecolors=colors[op.kind],
+            alpha=shade,
+            edgecolor="white",
+            linewidth=0.8,
+        )
         if width >= schedule.makespan_seconds / 60:
             label = f"{op.microbatch}" + (f"/{op.chunk}" if cost.interleave > 1 else "")
-            ax.text(op.start_s + width / 2, op.device, label, ha="center", va="center",
-                    fontsize=7, color="white")  # fmt: skip
+            ax.text(
+                op.start_s + width / 2,
+                op.device,
+                label,
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white",
+            )
     ax.set_yticks(range(cost.stages), [f"device {d}" for d in range(cost.stages)])
     ax.set_ylim(cost.stages - 0.5, -0.5)
     ax.set_xlim(0, schedule.makespan_seconds)
     ax.set_xlabel("time (s)")
-    ax.set_title(title or (
-        f"{cost.schedule}: {cost.stages} stages, {cost.microbatches} microbatches"
-        + (f", {cost.interleave} chunks per device" if cost.interleave > 1 else "")
-        + f" - bubble {100 * cost.bubble_fraction:.0f}% of {schedule.makespan_seconds:g} s"
-    ))  # fmt: skip
-    handles = [Patch(color=colors[k], label=name) for k, name in (("F", "forward"), ("B", "backward"))]
+    ax.set_title(
+        title
+        or (
+            f"{cost.schedule}: {cost.stages} stages, {cost.microbatches} microbatches"
+            + (f", {cost.interleave} chunks per device" if cost.interleave > 1 else "")
+            + f" - bubble {100 * cost.bubble_fraction:.0f}% of {schedule.makespan_seconds:g} s"
+        )
+    )
+    handles = [
+        Patch(color=colors[k], label=name) for k, name in (("F", "forward"), ("B", "backward"))
+    ]
     fig.legend(handles=handles, loc="outside lower center", ncol=2, frameon=False)
     return fig
