@@ -231,6 +231,8 @@ class ServerTier:
         self._v = self._t = self._rate = 0.0
         self._timer: simpy.Event | None = None
         self._timer_at = math.nan
+        self._begin = self._on_latency  # bound once: callbacks are appended per message
+        self._fire = self._on_timer
 
     def transfer(self, nbytes: float, latency_s: float = 0.0) -> simpy.Event:
         """Send a message of ``nbytes`` (split over the servers): it waits ``latency_s``, then
@@ -239,13 +241,11 @@ class ServerTier:
         if latency_s > 0:
             self.env.timeout(latency_s, (nbytes, done)).callbacks.append(self._begin)
         else:
-            self._start(nbytes, done)
+            self._start((nbytes, done))
         return done
 
-    def _begin(self, timer: simpy.Event) -> None:
-        self._start(*timer.value)
-
-    def _start(self, nbytes: float, done: simpy.Event) -> None:
+    def _start(self, message: tuple[float, simpy.Event]) -> None:
+        nbytes, done = message
         if nbytes <= 0 or self.free:
             done.succeed(float(nbytes))
             return
@@ -256,6 +256,9 @@ class ServerTier:
         rate = self.cap_total / len(heap)
         self._rate = rate if rate < self.cap_message else self.cap_message
         self._schedule(now, v)
+
+    def _on_latency(self, timer: simpy.Event) -> None:
+        self._start(timer.value)
 
     def _schedule(self, now: float, v: float) -> None:
         """Set a timer for the head message's finish, unless the one set already is right."""
@@ -268,7 +271,7 @@ class ServerTier:
         if at != self._timer_at:
             self._timer_at = at
             self._timer = timer = self.env.timeout(at - now)
-            timer.callbacks.append(self._on_timer)
+            timer.callbacks.append(self._fire)
 
     def _on_timer(self, timer: simpy.Event) -> None:
         if timer is not self._timer:

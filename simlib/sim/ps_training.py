@@ -106,13 +106,9 @@ class _PSRun:
 
     # -- one iteration ---------------------------------------------------------------------
     def worker(self, w: int):
-        env, times, spans, coflows, (push, pull) = (
-            self.env,
-            self.times,
-            self.spans,
-            self.coflows,
-            self.tiers,
-        )
+        env, times, spans, coflows = self.env, self.times, self.spans, self.coflows
+        push, pull = self.tiers
+        rows = times.rows  # the draws as Python floats: a list that only grows
         model_bytes, latency_s = self.cluster.model_bytes, self.cluster.network.latency_s
         comm, gated = self.cluster.communicates, self.policy.name != "asp"
         backup, step = self.policy.name == "backup", 0
@@ -128,7 +124,11 @@ class _PSRun:
                 got = yield pull.transfer(model_bytes, latency_s)
                 coflows.append((w, _PULL, step, got, read_s, env.now))
             start = env.now
-            yield env.timeout(times.seconds(step, w))
+            try:
+                seconds = rows[step][w]
+            except IndexError:
+                seconds = times.seconds(step, w)
+            yield env.timeout(seconds)
             end = env.now
             spans.append((w, _COMPUTE, step, start, end))
             if comm:
