@@ -71,7 +71,14 @@ _LAZY = {
     "simlib.sim.network": ("Network", "ServerTier", "max_min_rates"),
     "simlib.sim.stragglers": ("ComputeTimes",),
     "simlib.sim.scenario": ("Scenario", "load_scenario", "scenario_names"),
-    "simlib.sim.sweeps": ("compare_policies", "scaling_sweep", "ScalingPoint"),
+    "simlib.sim.sweeps": (
+        "ScalingPoint",
+        "closed_form_step_seconds",
+        "compare_architectures",
+        "compare_policies",
+        "policy_summary",
+        "scaling_sweep",
+    ),
 }
 _WHERE = {name: module for module, names in _LAZY.items() for name in names}
 

@@ -7,7 +7,7 @@ every number comes from the trace's metrics.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from simlib.sim.cluster import ClusterSpec
@@ -16,7 +16,14 @@ from simlib.sim.policies import PolicySpec
 from simlib.sim.runner import simulate
 from simlib.sim.trace import Trace
 
-__all__ = ["ScalingPoint", "compare_policies", "scaling_sweep"]
+__all__ = [
+    "ScalingPoint",
+    "closed_form_step_seconds",
+    "compare_architectures",
+    "compare_policies",
+    "policy_summary",
+    "scaling_sweep",
+]
 
 
 @dataclass(frozen=True)
@@ -89,3 +96,101 @@ def compare_policies(
 def with_workers(cluster: ClusterSpec, workers: int) -> ClusterSpec:
     """The same cluster with another number of workers (its first step time for all)."""
     return dataclasses.replace(cluster, workers=workers, step_seconds=cluster.step_seconds[0])
+
+
+def policy_summary(traces: Mapping[str, Trace]) -> list[dict]:
+    """One row per run: throughput, where time went, staleness (what the dashboards tabulate)."""
+    import numpy as np
+
+    from simlib.sim.metrics import seconds_per_worker, staleness
+
+    rows = []
+    for label, trace in traces.items():
+        total = makespan_seconds(trace) * trace.workers or 1.0
+        stale = staleness(trace)
+        rows.append({
+            "policy": label, "makespan_seconds": makespan_seconds(trace),
+            "throughput_updates_per_s": throughput(trace),
+            "blocked_share": sum(seconds_per_worker(trace, "blocked")) / total,
+            "compute_share": sum(seconds_per_worker(trace, "compute")) / total,
+            "mean_staleness": float(np.mean(stale)) if len(stale) else 0.0,
+            "max_staleness": int(stale.max()) if len(stale) else 0,
+            "dropped_updates": int((~trace.updates["applied"]).sum()),
+        })  # fmt: skip
+    return rows
+
+
+def compare_architectures(
+    workers: Sequence[int],
+    *,
+    servers: int,
+    model_bytes: float,
+    worker_bandwidth_bytes_per_s: float,
+    server_bandwidth_bytes_per_s: float | None = None,
+    step_seconds: float = 0.1,
+    latency_s: float = 0.0,
+    steps: int = 5,
+    seed: int = 0,
+) -> dict[str, list[ScalingPoint]]:
+    """BSP through one server, through ``servers`` shards, and by ring all-reduce, as N grows.
+
+    The same model, NICs and compute for all three; each point is a simulation. With identical
+    workers (no stragglers) each step takes exactly ``compute + ps_cost(..., pull=True)`` or
+    ``compute + allreduce_cost("ring", ...)``, so the curves can be checked against the
+    closed forms (see :func:`closed_form_step_seconds`).
+
+    Returns:
+        ``{"1 parameter server": [...], "<k> server shards": [...], "ring all-reduce": [...]}``.
+    """
+    from simlib.sim.cluster import NetworkSpec
+
+    net = NetworkSpec(worker_bandwidth_bytes_per_s, server_bandwidth_bytes_per_s, latency_s)
+    make = lambda k: (
+        lambda n: ClusterSpec(  # noqa: E731
+            workers=n, step_seconds=step_seconds, servers=k, model_bytes=model_bytes, network=net
+        )
+    )
+    curves = {
+        "1 parameter server": scaling_sweep(
+            make(1), PolicySpec("bsp"), workers, steps=steps, seed=seed
+        )
+    }
+    if servers > 1:
+        curves[f"{servers} server shards"] = scaling_sweep(
+            make(servers), PolicySpec("bsp"), workers, steps=steps, seed=seed
+        )
+    curves["ring all-reduce"] = scaling_sweep(
+        make(1), PolicySpec("bsp", comm="allreduce"), workers, steps=steps, seed=seed
+    )
+    return curves
+
+
+def closed_form_step_seconds(
+    architecture: str,
+    workers: int,
+    *,
+    servers: int = 1,
+    model_bytes: float,
+    worker_bandwidth_bytes_per_s: float,
+    server_bandwidth_bytes_per_s: float | None = None,
+    step_seconds: float = 0.1,
+    latency_s: float = 0.0,
+) -> float:
+    """Seconds of one BSP step of identical workers: compute plus the communication formula.
+
+    ``architecture`` is "ps" (``ps_cost(..., pull=True)``) or "allreduce" (ring all-reduce).
+
+    Example:
+        >>> closed_form_step_seconds("ps", 8, servers=2, model_bytes=1e9,
+        ...                          worker_bandwidth_bytes_per_s=1e10, step_seconds=0.1)
+        0.9
+    """
+    from simlib.sim.collectives import allreduce_cost
+    from simlib.sim.parameter_server import ps_cost
+
+    if architecture == "ps":
+        comm = ps_cost(workers, servers, model_bytes, worker_bandwidth_bytes_per_s,
+                       server_bandwidth_bytes_per_s, latency_s, pull=True)  # fmt: skip
+    else:
+        comm = allreduce_cost("ring", workers, model_bytes, worker_bandwidth_bytes_per_s, latency_s)
+    return step_seconds + comm.seconds

@@ -158,13 +158,18 @@ def plot_speedup(
     curves: Mapping[str, Sequence],
     *,
     amdahl_fractions: Sequence[float] = (),
+    metric: str = "speedup",
     title: str = "Speed-up as workers grow",
 ) -> Figure:
-    """Speed-up against one worker for each sweep, with the ideal line and Amdahl's curves.
+    """Speed-up (or throughput) against workers for each sweep, with the ideal line.
 
     Args:
         curves: ``{label: [ScalingPoint, ...]}`` from :func:`simlib.sim.scaling_sweep`.
-        amdahl_fractions: parallel fractions f whose Amdahl curve ``1/((1-f)+f/N)`` to draw.
+        amdahl_fractions: parallel fractions f whose Amdahl curve ``1/((1-f)+f/N)`` to draw
+            (speed-up only).
+        metric: "speedup" (each curve against its own one-worker run) or "throughput"
+            (applied gradients per second, comparable across curves; the ideal line is N times
+            the best one-worker throughput).
         title: the title.
     """
     from simlib.sim import amdahl_speedup
@@ -172,8 +177,21 @@ def plot_speedup(
     fig = Figure(figsize=(7, 4.2), layout="constrained")
     ax = fig.add_subplot()
     sizes = sorted({p.workers for points in curves.values() for p in points} or {1})
-    ax.plot(sizes, sizes, color="grey", linestyle=":", label="ideal (N)")
-    for f in amdahl_fractions:
+    if metric == "throughput":
+        one = max(
+            (p.throughput_updates_per_s for ps in curves.values() for p in ps if p.workers == 1),
+            default=1.0,
+        )
+        ax.plot(
+            sizes,
+            [one * n for n in sizes],
+            color="grey",
+            linestyle=":",
+            label="ideal (N x one worker)",
+        )
+    else:
+        ax.plot(sizes, sizes, color="grey", linestyle=":", label="ideal (N)")
+    for f in amdahl_fractions if metric == "speedup" else ():
         dense = np.unique(np.geomspace(1, max(sizes), 60).round().astype(int))
         ax.plot(
             dense,
@@ -183,11 +201,16 @@ def plot_speedup(
             label=f"Amdahl, f = {f:g}",
         )
     for label, points in curves.items():
-        ax.plot([p.workers for p in points], [p.speedup for p in points], marker="o", label=label)
+        values = [
+            p.throughput_updates_per_s if metric == "throughput" else p.speedup for p in points
+        ]
+        ax.plot([p.workers for p in points], values, marker="o", label=label)
     ax.set_xscale("log", base=2)
     ax.set_yscale("log", base=2)
     ax.set_xlabel("workers")
-    ax.set_ylabel("speed-up over one worker")
+    ax.set_ylabel(
+        "gradients applied per second" if metric == "throughput" else "speed-up over one worker"
+    )
     ax.set_title(title)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
