@@ -29,7 +29,7 @@ def test_parameter_server_dashboard_draws_three_architectures():
     assert list(dash.curves) == ["1 parameter server", "4 server shards", "ring all-reduce"]
     dash.servers.value = 1
     assert list(dash.curves) == ["1 parameter server", "ring all-reduce"]
-    assert dash.bytes(image.value).startswith(PNG) and "At 64 workers" in dash.text.value
+    assert bytes(dash.image.value).startswith(PNG) and "At 64 workers" in dash.text.value
 
 
 def test_bottleneck_text_by_hand():
