@@ -17,6 +17,7 @@ from simlib.sim import (
     iterations_per_worker,
     link_traffic,
     makespan_seconds,
+    max_clock_lead,
     pipeline_schedule,
     run_collective,
     scaling_sweep,
@@ -57,6 +58,13 @@ def test_progress_and_waiting(ssp_trace):
     assert seconds_per_worker(ssp_trace, "compute") == [3.0, 9.0]
     assert makespan_seconds(ssp_trace) == 9.0
     assert throughput(ssp_trace) == pytest.approx(6 / 9)
+
+
+def test_max_clock_lead(ssp_trace):
+    # Worker 0 read at t = 1 for step 1 while worker 1 had no clock yet: a lead of 1 = s.
+    assert max_clock_lead(ssp_trace) == 1
+    asp = simulate(ClusterSpec(workers=2, step_seconds=[1.0, 3.0]), PolicySpec("asp"), steps=6)
+    assert max_clock_lead(asp) == 4  # worker 0 reads for step 5 at t = 5; worker 1 has 1 clock
 
 
 def test_bytes_per_link_and_server(bsp_comm_trace):

@@ -58,7 +58,9 @@ def test_two_worker_ssp_exact_trace():
         (6.0, 1, "compute", 2, 9.0),
     ]
     assert staleness_histogram(trace) == {0: 4, 1: 1, 2: 1}
-    assert [type(e).__name__ for e in trace.events()][:3] == ["Span", "Span", "Span"]
+    kinds = [(type(e).__name__, getattr(e, "kind", "")) for e in trace.events()][:5]
+    assert kinds == [("Span", "compute"), ("Span", "compute"), ("Update", ""),
+                     ("Span", "compute"), ("Update", "")]  # fmt: skip
 
 
 def test_two_worker_bsp_with_communication_exact_trace():

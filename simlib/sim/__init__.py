@@ -55,6 +55,7 @@ _LAZY = {
         "iterations_per_worker",
         "link_traffic",
         "makespan_seconds",
+        "max_clock_lead",
         "seconds_per_worker",
         "staleness",
         "staleness_histogram",

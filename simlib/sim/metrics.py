@@ -30,6 +30,7 @@ __all__ = [
     "iterations_per_worker",
     "link_traffic",
     "makespan_seconds",
+    "max_clock_lead",
     "seconds_per_worker",
     "staleness",
     "staleness_histogram",
@@ -72,6 +73,25 @@ def throughput(trace: Trace) -> float:
     makespan = makespan_seconds(trace)
     applied = int(trace.updates["applied"].sum())
     return applied / makespan if makespan > 0 else 0.0
+
+
+def max_clock_lead(trace: Trace) -> int:
+    """The most clocks any worker was ahead of the slowest when it started an iteration.
+
+    A worker's clock is the number of its gradients applied so far; at each read (the start
+    of an iteration) the lead is its step minus the smallest clock. SSP(s) keeps this <= s.
+    """
+    u = trace.updates
+    applied = u["applied"]
+    order = np.argsort(u["applied_s"][applied], kind="stable")
+    times = u["applied_s"][applied][order]
+    owners = u["worker"][applied][order]
+    lead = 0
+    for step, read_s in zip(u["step"].tolist(), u["read_s"].tolist(), strict=True):
+        done = owners[: np.searchsorted(times, read_s, side="right")]
+        slowest = np.bincount(done, minlength=trace.workers).min()
+        lead = max(lead, step - int(slowest))
+    return lead
 
 
 def staleness(trace: Trace) -> np.ndarray:

@@ -116,7 +116,8 @@ class _PSRun:
             if gated and (gate := self._gate(step)) is not None:
                 t0 = env.now
                 yield gate
-                spans.append((w, _BLOCKED, step, t0, env.now))
+                if env.now > t0:  # released at the instant it arrived: it never waited
+                    spans.append((w, _BLOCKED, step, t0, env.now))
             if backup and (step := self._join(step)) is None:
                 return
             read_version, read_s = self.version, env.now

@@ -240,14 +240,16 @@ class Trace:
         return f"worker{node}" if node < self.workers else f"server{node - self.workers}"
 
     def events(self) -> list[Any]:
-        """Every record of every table, ordered by its start time (then table and order)."""
+        """Every record of every table in time order: spans, messages and collectives by when
+        they started, updates by when they were applied (at equal times an update comes first:
+        what starts at that instant already sees it)."""
         keyed = []
         for order, (table, key) in enumerate(
             [
+                (self.updates, "applied_s"),
                 (self.spans, "start_s"),
                 (self.messages, "send_s"),
                 (self.collectives, "start_s"),
-                (self.updates, "applied_s"),
             ]
         ):
             keyed += [

@@ -122,21 +122,34 @@ def plot_time_per_worker(trace, *, max_workers: int = 32, title: str | None = No
     return fig
 
 
-def plot_server_traffic(trace, *, bins: int = 60, title: str | None = None) -> Figure:
-    """Bytes per second into each parameter server over time, against its NIC's bandwidth.
-
-    Each push's bytes are spread evenly over the time it flowed (see
-    :func:`simlib.sim.link_traffic`).
-    """
+def _server_curves(trace, direction: str, bins: int):
+    """[(label, edges, bytes/s)]: one curve per server, or one if all servers carry the same."""
     from simlib.sim.metrics import link_traffic
 
+    curves = [
+        link_traffic(trace, trace.workers + j, direction, bins=bins) for j in range(trace.servers)
+    ]
+    word = "into" if direction == "in" else "out of"
+    if all(np.allclose(rate, curves[0][1]) for _, rate in curves):
+        which = "the server" if trace.servers == 1 else f"each of the {trace.servers} servers"
+        return [(f"{word} {which}", *curves[0])]
+    return [(f"{word} server {j}", *curve) for j, curve in enumerate(curves)]
+
+
+def plot_server_traffic(
+    trace, *, bins: int = 60, directions: Sequence[str] = ("in", "out"), title: str | None = None
+) -> Figure:
+    """Bytes per second into (pushes) and out of (pulls) each parameter server over time.
+
+    Exact for parameter-server traces (see :func:`simlib.sim.link_traffic`); the dashed line is
+    a server NIC's bandwidth, which each direction has to itself (full duplex).
+    """
     fig = Figure(figsize=(8, 3.4), layout="constrained")
     ax = fig.add_subplot()
-    curves = [link_traffic(trace, trace.workers + j, "in", bins=bins) for j in range(trace.servers)]
-    same = all(np.allclose(rate, curves[0][1]) for _, rate in curves)
-    for j, (edges, rate) in enumerate(curves[:1] if same else curves):
-        label = f"into each of the {trace.servers} servers" if same else f"into server {j}"
-        ax.stairs(rate / 1e9, edges, label=label, linewidth=1.6)
+    styles = {"in": {"linewidth": 1.8}, "out": {"linewidth": 1.2, "linestyle": "-", "alpha": 0.7}}
+    for direction in directions:
+        for label, edges, rate in _server_curves(trace, direction, bins):
+            ax.stairs(rate / 1e9, edges, label=label, **styles[direction])
     capacity = trace.meta.get("server_bandwidth_bytes_per_s")
     if capacity and np.isfinite(capacity):
         ax.axhline(
@@ -145,12 +158,10 @@ def plot_server_traffic(trace, *, bins: int = 60, title: str | None = None) -> F
     ax.set_xlabel("simulated time (s)")
     ax.set_ylabel("GB/s")
     ax.set_ylim(bottom=0)
-    ax.set_title(title or f"{trace.meta.get('label', 'run')}: traffic into the servers")
+    ax.set_title(title or f"{trace.meta.get('label', 'run')}: traffic through the servers' NICs")
     ax.grid(alpha=0.3)
     if trace.servers:
-        fig.legend(
-            loc="outside lower center", fontsize=8, ncol=min(trace.servers + 1, 5), frameon=False
-        )
+        fig.legend(loc="outside lower center", fontsize=8, ncol=3, frameon=False)
     return fig
 
 

@@ -56,6 +56,8 @@ def plot_timeline(
     ax = fig.add_subplot()
     spans = trace.spans
     names = spans.names("kind")
+    in_view = (spans["start_s"] < end) & np.isin(spans["actor"], chosen)
+    edge = 1.2 if in_view.sum() <= 60 * len(chosen) else 0.0  # separate spans while they're wide
     for row, worker in enumerate(chosen):
         mine = (spans["actor"] == worker) & (spans["start_s"] < end)
         for code, kind in enumerate(names):
@@ -67,7 +69,8 @@ def plot_timeline(
                     list(zip(starts, widths, strict=True)),
                     (row - 0.4, 0.8),
                     facecolors=KIND_COLORS[kind],
-                    linewidth=0,
+                    edgecolor="white",
+                    linewidth=edge,
                 )
     ax.set_yticks(range(len(chosen)), [f"worker {w}" for w in chosen])
     ax.set_ylim(len(chosen) - 0.5, -0.5)
