@@ -23,44 +23,31 @@ NEVER = 1e15  # a node MTBF so long that no crash is drawn
 
 
 def spans(trace):
-    return [
-        (s.kind, s.first_step, s.last_step, round(s.start_s, 9), round(s.end_s, 9))
-        for s in trace.spans.rows()
-    ]
+    return [(s.kind, s.first_step, s.last_step, round(s.start_s, 9), round(s.end_s, 9))
+            for s in trace.spans.rows()]  # fmt: skip
 
 
 def test_exact_trace_with_a_crash_in_compute_and_one_in_a_restart():
-    trace = simulate_failures(
-        JobSpec(4, 1.0, 2), FailureSpec(1, NEVER, 0.5, 2.0), failure_times_s=[1.5, 6.2, 7.0]
-    )
+    trace = simulate_failures(JobSpec(4, 1.0, 2), FailureSpec(1, NEVER, 0.5, 2.0),
+                              failure_times_s=[1.5, 6.2, 7.0])  # fmt: skip
     assert spans(trace) == [
-        ("lost", 0, 1, 0.0, 1.5),
-        ("restart", 0, 0, 1.5, 3.5),
-        ("compute", 0, 1, 3.5, 5.5),
-        ("checkpoint", 0, 1, 5.5, 6.0),
-        ("lost", 2, 3, 6.0, 6.2),
-        ("restart", 2, 2, 6.2, 7.0),
-        ("restart", 2, 2, 7.0, 9.0),
-        ("compute", 2, 3, 9.0, 11.0),
-        ("checkpoint", 2, 3, 11.0, 11.5),
-    ]
+        ("lost", 0, 1, 0.0, 1.5), ("restart", 0, 0, 1.5, 3.5),
+        ("compute", 0, 1, 3.5, 5.5), ("checkpoint", 0, 1, 5.5, 6.0),
+        ("lost", 2, 3, 6.0, 6.2), ("restart", 2, 2, 6.2, 7.0), ("restart", 2, 2, 7.0, 9.0),
+        ("compute", 2, 3, 9.0, 11.0), ("checkpoint", 2, 3, 11.0, 11.5),
+    ]  # fmt: skip
     assert [(f.time_s, round(f.lost_s, 9)) for f in trace.failures.rows()] == [
-        (1.5, 1.5),
-        (6.2, 0.2),
-        (7.0, 0.0),
+        (1.5, 1.5), (6.2, 0.2), (7.0, 0.0)
     ]
     assert trace.makespan_s == 11.5
     assert trace.seconds("lost") == pytest.approx(1.7) and trace.seconds("restart") == 4.8
 
 
 def test_a_crash_during_a_checkpoint_write_loses_that_checkpoint():
-    trace = simulate_failures(
-        JobSpec(4, 1.0, 2), FailureSpec(1, NEVER, 0.5, 2.0), failure_times_s=[2.2]
-    )
+    trace = simulate_failures(JobSpec(4, 1.0, 2), FailureSpec(1, NEVER, 0.5, 2.0),
+                              failure_times_s=[2.2])  # fmt: skip
     assert spans(trace)[:3] == [
-        ("lost", 0, 1, 0.0, 2.0),
-        ("lost-checkpoint", 0, 1, 2.0, 2.2),
-        ("restart", 0, 0, 2.2, 4.2),
+        ("lost", 0, 1, 0.0, 2.0), ("lost-checkpoint", 0, 1, 2.0, 2.2), ("restart", 0, 0, 2.2, 4.2)
     ]
     assert trace.makespan_s == pytest.approx(2.2 + 2.0 + 2 * 2.5)
 

@@ -116,12 +116,8 @@ class FailureSpan:
     """What the job did from ``start_s`` to ``end_s``; steps ``first_step`` .. ``last_step``."""
 
     KINDS: ClassVar[tuple[str, ...]] = (
-        "compute",
-        "lost",
-        "checkpoint",
-        "lost-checkpoint",
-        "restart",
-    )
+        "compute", "lost", "checkpoint", "lost-checkpoint", "restart",
+    )  # fmt: skip
     kind: str
     first_step: int
     last_step: int
@@ -265,16 +261,11 @@ def simulate_failures(
     events = TableBuilder(FailureEvent)
     events.rows = [(node, t, lost) for (node, t), lost in zip(log, runner.lost, strict=True)]
     meta = {
-        "steps": job.steps,
-        "step_seconds": job.step_seconds,
-        "checkpoint_every_steps": job.checkpoint_every_steps,
-        "nodes": failures.nodes,
-        "node_mtbf_s": failures.node_mtbf_s,
-        "job_mtbf_s": failures.job_mtbf_s,
-        "checkpoint_s": failures.checkpoint_s,
-        "restart_s": failures.restart_s,
-        "seed": seed,
-    }
+        "steps": job.steps, "step_seconds": job.step_seconds,
+        "checkpoint_every_steps": job.checkpoint_every_steps, "nodes": failures.nodes,
+        "node_mtbf_s": failures.node_mtbf_s, "job_mtbf_s": failures.job_mtbf_s,
+        "checkpoint_s": failures.checkpoint_s, "restart_s": failures.restart_s, "seed": seed,
+    }  # fmt: skip
     return FailureTrace(spans.build(), events.build(), meta)
 
 
@@ -298,15 +289,9 @@ class IntervalPoint:
 
 
 def checkpoint_interval_sweep(
-    steps: int,
-    step_seconds: float,
-    failures: FailureSpec,
-    every_steps: Sequence[int],
-    *,
-    runs: int = 200,
-    seed: int = 0,
-    progress: bool = False,
-) -> list[IntervalPoint]:
+    steps: int, step_seconds: float, failures: FailureSpec, every_steps: Sequence[int], *,
+    runs: int = 200, seed: int = 0, progress: bool = False,
+) -> list[IntervalPoint]:  # fmt: skip
     """Mean makespan for each checkpoint interval, simulated and from the closed form."""
     from tqdm.auto import tqdm
 
@@ -314,7 +299,6 @@ def checkpoint_interval_sweep(
     for k in tqdm(list(every_steps), desc="intervals", disable=not progress, leave=False):
         job = JobSpec(steps, step_seconds, int(k))
         mean, err = mean_makespan_s(job, failures, runs=runs, seed=seed)
-        points.append(
-            IntervalPoint(int(k), k * step_seconds, mean, err, expected_makespan_s(job, failures))
-        )
+        points.append(IntervalPoint(int(k), k * step_seconds, mean, err,
+                                    expected_makespan_s(job, failures)))  # fmt: skip
     return points
