@@ -18,6 +18,7 @@ from simlib.sim import (
     link_traffic,
     makespan_seconds,
     max_clock_lead,
+    nic_utilisation,
     pipeline_schedule,
     run_collective,
     scaling_sweep,
@@ -85,6 +86,13 @@ def test_link_traffic_is_exact_for_parameter_servers(bsp_comm_trace):
     assert into_server == pytest.approx([0, 0, 0, 1e6, 1e6])
     assert link_traffic(bsp_comm_trace, 2, "out", bins=5)[1] == pytest.approx([1e6, 1e6, 0, 0, 0])
     assert link_traffic(bsp_comm_trace, 0, "out", bins=5)[1] == pytest.approx([0, 0, 0, 5e5, 5e5])
+
+
+def test_nic_utilisation(bsp_comm_trace):
+    assert nic_utilisation(bsp_comm_trace, 2, "in", bins=5)[1] == pytest.approx([0, 0, 0, 1, 1])
+    assert nic_utilisation(bsp_comm_trace, 1, "in", bins=5)[1] == pytest.approx([0.5, 0.5, 0, 0, 0])
+    ring = run_collective("all-reduce", 4, 4e6, 1e9).trace  # no latency: the link is always busy
+    assert nic_utilisation(ring, 3, "out", bins=6)[1] == pytest.approx([1.0] * 6)
 
 
 def test_link_traffic_never_exceeds_the_nic_under_contention():

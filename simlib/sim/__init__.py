@@ -56,6 +56,7 @@ _LAZY = {
         "link_traffic",
         "makespan_seconds",
         "max_clock_lead",
+        "nic_utilisation",
         "seconds_per_worker",
         "staleness",
         "staleness_histogram",

@@ -275,9 +275,15 @@ def run_collective(
         cost = all_gather_cost(ranks, nbytes, bandwidth_bytes_per_s, latency_s)
     algorithm = algorithm if collective == "all-reduce" else "ring"
     env = simpy.Environment()
-    builder = TraceBuilder(
-        {"workers": ranks, "servers": 0, "collective": collective, "algorithm": algorithm}
-    )
+    meta = {
+        "workers": ranks,
+        "servers": 0,
+        "collective": collective,
+        "algorithm": algorithm,
+        "worker_bandwidth_bytes_per_s": bandwidth_bytes_per_s,
+        "latency_s": latency_s,
+    }
+    builder = TraceBuilder(meta)
     net = Network(env, [bandwidth_bytes_per_s] * ranks, latency_s, builder.messages)
     start_collective(
         env,
@@ -340,7 +346,15 @@ def run_ps_round(
     )
     b_s = server_bandwidth_bytes_per_s or worker_bandwidth_bytes_per_s
     env = simpy.Environment()
-    builder = TraceBuilder({"workers": workers, "servers": servers, "policy": "bsp"})
+    meta = {
+        "workers": workers,
+        "servers": servers,
+        "policy": "bsp",
+        "latency_s": latency_s,
+        "worker_bandwidth_bytes_per_s": worker_bandwidth_bytes_per_s,
+        "server_bandwidth_bytes_per_s": b_s,
+    }
+    builder = TraceBuilder(meta)
     net = Network(
         env, [worker_bandwidth_bytes_per_s] * workers + [b_s] * servers, latency_s, builder.messages
     )

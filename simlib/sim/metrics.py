@@ -15,6 +15,7 @@ trace from the event loop and one from a vectorised fast path.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from typing import Any
 
@@ -31,6 +32,7 @@ __all__ = [
     "link_traffic",
     "makespan_seconds",
     "max_clock_lead",
+    "nic_utilisation",
     "seconds_per_worker",
     "staleness",
     "staleness_histogram",
@@ -270,6 +272,20 @@ def link_traffic(
     moved = np.diff(_cumulative(edges, starts, ends, rates))
     moved += np.histogram(starts[instant], bins=edges, weights=sizes[instant])[0]
     return edges, np.clip(moved / np.diff(edges), 0.0, None)  # clip float dust below zero
+
+
+def nic_utilisation(
+    trace: Trace, node: int, direction: str = "in", bins: int = 50
+) -> tuple[np.ndarray, np.ndarray]:
+    """The share of one NIC link's bandwidth in use over time (0..1), from :func:`link_traffic`.
+
+    Returns:
+        (bin edges in seconds, utilisation in each bin).
+    """
+    key = "server" if node >= trace.workers else "worker"
+    capacity = trace.meta.get(f"{key}_bandwidth_bytes_per_s") or math.inf
+    edges, rate = link_traffic(trace, node, direction, bins=bins)
+    return edges, rate / capacity
 
 
 def summarize(trace: Trace) -> dict[str, Any]:
