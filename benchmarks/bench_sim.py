@@ -4,7 +4,7 @@
    server shards, a 10 MB model, so every pull and push shares the servers' NICs) against a
    bare SimPy loop that processes the same number of events (256 processes, one timeout each).
    Events are SimPy's own count. Target: at most 2x the bare loop's seconds per event (= at
-   least half its events per second). Best of 5 alternating rounds. Also shown, without a
+   least half its events per second). Best of 9 alternating rounds. Also shown, without a
    target: the same end to end (with building the trace's numpy tables afterwards), and the
    same without communication, where each SimPy event carries a whole iteration's bookkeeping.
 2. BSP all-reduce, 1,024 workers x 1,000 steps with stragglers (the shipped
@@ -18,7 +18,7 @@ from __future__ import annotations
 import statistics
 import time
 
-ROUNDS = 5
+ROUNDS = 9  # best of 9 alternating rounds: the machine is shared, noise comes in bursts
 
 
 def bare_simpy_seconds(events: int, processes: int = 256) -> tuple[float, int]:
