@@ -127,6 +127,19 @@ def _register_simulate(sub) -> None:
     run.add_argument("--until", type=positive_float, help="simulated seconds to run")
     p.add_argument("--seed", type=int, help="seed of every random draw")
     p.add_argument("--plot", metavar="DIR", help="write the figures as PNG files into DIR")
+    train = p.add_argument_group("real training with the simulated schedule (JAX)")
+    train.add_argument(
+        "--train", action="store_true",
+        help="replay the schedule as real training: every gradient read at its stale version",
+    )  # fmt: skip
+    train.add_argument("--dataset", choices=("digits", "synthetic"), default="digits",
+                       help="data set to train on (default digits)")  # fmt: skip
+    train.add_argument("--target-loss", type=positive_float,
+                       help="report the simulated seconds until the loss reaches this")  # fmt: skip
+    train.add_argument("--lr", type=positive_float, default=0.1,
+                       help="learning rate per gradient (default 0.1, linear scaling)")  # fmt: skip
+    train.add_argument("--batch-per-worker", type=positive_int, default=16,
+                       help="examples per gradient (default 16)")  # fmt: skip
     add_json_flag(p)
     p.set_defaults(handler=run_simulate)
 
@@ -298,13 +311,39 @@ def run_simulate(args) -> int:
 
     trace = simulate(scenario.cluster, scenario.policy, **scenario.run_arguments())
     result = summarize(trace) | {"scenario": scenario.name}
+    run = _train(args, scenario, trace) if args.train else None
+    if run is not None:
+        result |= _training_fields(run, args.target_loss)
     if args.plot:
-        result["figures"] = _plot(trace, args.plot)
+        result["figures"] = _plot(trace, args.plot, run, args.target_loss)
     emit(result, args.json, _simulate_text)
     return 0
 
 
-def _plot(trace, folder: str) -> list[str]:
+def _train(args, scenario, trace):
+    """Replay the trace as real training (imports JAX): a PolicyRun."""
+    from simlib.engine.stale import ReplayConfig, replay
+    from simlib.engine.tradeoff import PolicyRun
+
+    config = ReplayConfig(dataset=args.dataset, learning_rate=args.lr,
+                          batch_per_worker=args.batch_per_worker)  # fmt: skip
+    report = replay(trace, config)
+    return PolicyRun(scenario.policy.label(), scenario.policy, trace, report)
+
+
+def _training_fields(run, target_loss: float | None) -> dict[str, Any]:
+    report = run.report
+    return {
+        "loss_curve": report.loss_curve(),
+        "final_loss": report.final_loss,
+        "gradients_trained": report.gradients,
+        "target_loss": target_loss,
+        "time_to_target_seconds": None if target_loss is None else run.time_to_target(target_loss),
+        "gradients_to_target": None if target_loss is None else run.updates_to_target(target_loss),
+    }
+
+
+def _plot(trace, folder: str, run=None, target_loss: float | None = None) -> list[str]:
     from pathlib import Path
 
     from simlib.errors import ConfigError
@@ -315,8 +354,13 @@ def _plot(trace, folder: str) -> list[str]:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(f"--plot {folder}: cannot create the folder ({exc.strerror})") from None
+    figures = dict(simulation_figures(trace))
+    if run is not None:
+        from simlib.viz import plot_loss_vs_time
+
+        figures["loss"] = plot_loss_vs_time([run], target_loss=target_loss)
     paths = []
-    for name, fig in simulation_figures(trace).items():
+    for name, fig in figures.items():
         path = out / f"{name}.png"
         fig.savefig(path, dpi=110)
         paths.append(str(path))
@@ -348,5 +392,13 @@ def _simulate_text(r: Mapping[str, Any]) -> str:
             "  bytes per server: "
             + ", ".join(f"{name} {b:,.0f}" for name, b in r["bytes_per_server"].items())
         )
+    if "final_loss" in r:
+        curve = r["loss_curve"]
+        lines.append(f"  trained for real: loss {curve[0][1]:.4f} -> {r['final_loss']:.4f} "
+                     f"over {r['gradients_trained']} gradients")  # fmt: skip
+        if r["target_loss"] is not None:
+            when = r["time_to_target_seconds"]
+            reached = f"{when:.6g} simulated s" if when is not None else "never (not in this run)"
+            lines.append(f"  loss {r['target_loss']:g} reached after {reached}")
     lines += [f"  figure: {p}" for p in r.get("figures", [])]
     return "\n".join(lines)
