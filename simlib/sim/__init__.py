@@ -10,7 +10,8 @@ model bytes) and :class:`PolicySpec` (BSP, ASP, SSP(s), local SGD, backup worker
 
 Simulation (loaded on first use): :func:`simulate` returns a :class:`Trace`; the functions of
 :mod:`simlib.sim.metrics` read it; :func:`run_collective` and :func:`run_ps_round` run one
-collective or parameter-server round event by event; :func:`load_scenario` reads YAML.
+collective or parameter-server round event by event; :func:`load_scenario` reads YAML;
+:func:`simulate_failures` runs a job with crashes, checkpoints and restarts (Young/Daly).
 
 Example:
     >>> from simlib.sim import ClusterSpec, PolicySpec, simulate, staleness_histogram
@@ -73,6 +74,18 @@ _LAZY = {
     "simlib.sim.network": ("Network", "ServerTier", "max_min_rates"),
     "simlib.sim.stragglers": ("ComputeTimes",),
     "simlib.sim.scenario": ("Scenario", "load_scenario", "scenario_names"),
+    "simlib.sim.failures": (
+        "FailureSpec",
+        "FailureTrace",
+        "IntervalPoint",
+        "JobSpec",
+        "checkpoint_interval_sweep",
+        "daly_interval_s",
+        "expected_makespan_s",
+        "mean_makespan_s",
+        "simulate_failures",
+        "young_interval_s",
+    ),
     "simlib.sim.sweeps": (
         "ScalingPoint",
         "closed_form_step_seconds",
