@@ -142,27 +142,32 @@ class _ServerPlan:
 
 
 def _server_plan(up) -> _ServerPlan:
-    """Applied rows grouped by ``apply_id`` in the order the server applied them, checked."""
+    """Applied rows grouped by ``apply_id`` in the order the server applied them, checked.
+
+    Vectorised: row ``r`` of the sorted rows belongs to group ``group[r]`` at slot ``pos[r]``.
+    """
     rows = np.flatnonzero(up["applied"])
     order = rows[np.lexsort((up["apply_id"][rows], up["version_applied"][rows]))]
-    groups = np.split(order, np.flatnonzero(np.diff(up["apply_id"][order])) + 1)
-    width = max(len(g) for g in groups)
-    shape = (len(groups), width)
+    ids = up["apply_id"][order]
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+    group = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(order)]))
+    pos = np.arange(len(order)) - starts[group]
+    applied_at = up["version_applied"][order]
+    bad = np.flatnonzero(applied_at != group)
+    if bad.size:
+        g = int(group[bad[0]])
+        raise ReplayError(
+            f"update group {g} (apply_id {ids[bad[0]]}) was applied at version "
+            f"{applied_at[bad[0]]}, not {g}: the trace's versions skip"
+        )
+    shape = (len(starts), int(pos.max()) + 1)
     steps, workers = np.zeros(shape, np.int32), np.zeros(shape, np.int32)
-    read, mask = np.zeros(shape, np.int64), np.zeros(shape, np.float32)
-    times = np.zeros(len(groups))
-    for u, g in enumerate(groups):
-        applied_at = up["version_applied"][g]
-        if np.any(applied_at != u):
-            raise ReplayError(
-                f"update group {u} (apply_id {up['apply_id'][g[0]]}) was applied at version "
-                f"{applied_at[0]}, not {u}: the trace's versions skip"
-            )
-        k = len(g)
-        steps[u, :k], workers[u, :k] = up["step"][g], up["worker"][g]
-        read[u, :k], read[u, k:] = up["version_read"][g], u
-        mask[u, :k], times[u] = 1.0, up["applied_s"][g].max()
-    stale = np.arange(len(groups))[:, None] - read
+    read = np.broadcast_to(np.arange(shape[0])[:, None], shape).copy()  # padding: current
+    mask, times = np.zeros(shape, np.float32), np.zeros(shape[0])
+    steps[group, pos], workers[group, pos] = up["step"][order], up["worker"][order]
+    read[group, pos], mask[group, pos] = up["version_read"][order], 1.0
+    np.maximum.at(times, group, up["applied_s"][order])
+    stale = np.arange(shape[0])[:, None] - read
     if np.any(stale < 0):
         raise ReplayError("a gradient read a version the server had not produced yet")
     return _ServerPlan(steps, workers, read, mask, times, int(stale.max()) + 1)
