@@ -25,7 +25,6 @@ before the single all-reduce: same update, ``1/k`` of the activation memory.
 from __future__ import annotations
 
 import functools
-import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -44,11 +43,9 @@ from simlib.engine.model import (
     accuracy,
     init_mlp,
     loss_fn,
-    param_bytes,
-    param_count,
-    param_sha256,
     sgd_update,
 )
+from simlib.engine.run_summary import RunSummary
 from simlib.errors import ConfigError, check_divisible, check_positive
 
 __all__ = [
@@ -101,7 +98,7 @@ class DPConfig:
 
 
 @dataclass(frozen=True, eq=False)
-class TrainReport:
+class TrainReport(RunSummary):
     """What a run did: the loss per step, the final parameters, and how long it took."""
 
     config: DPConfig
@@ -113,27 +110,6 @@ class TrainReport:
     final_accuracy: float
     compiles_during_steps: int = 0
     resumed_from_step: int = 0
-
-    @property
-    def final_loss(self) -> float:
-        return self.losses[-1]
-
-    @property
-    def median_step_seconds(self) -> float:
-        """Median wall time of the steps run in this process (nan if none ran)."""
-        return statistics.median(self.step_seconds) if self.step_seconds else float("nan")
-
-    @property
-    def param_count(self) -> int:
-        return param_count(self.params)
-
-    @property
-    def param_bytes(self) -> int:
-        return param_bytes(self.params)
-
-    @property
-    def param_sha256(self) -> str:
-        return param_sha256(self.params)
 
 
 def accumulated_grads(params, x, y, microbatches: int):

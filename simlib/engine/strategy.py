@@ -14,7 +14,6 @@ a host array that every process holds puts each process's shards on its own devi
 
 from __future__ import annotations
 
-import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -30,10 +29,8 @@ from simlib.engine.model import (
     accuracy,
     init_mlp,
     loss_fn,
-    param_bytes,
-    param_count,
-    param_sha256,
 )
+from simlib.engine.run_summary import RunSummary
 from simlib.errors import ConfigError, check_positive
 
 __all__ = [
@@ -123,7 +120,7 @@ class Plan:
 
 
 @dataclass(frozen=True, eq=False)
-class StrategyReport:
+class StrategyReport(RunSummary):
     """A model-parallel run: duck-compatible with ``TrainReport`` (``report.report_fields``).
 
     ``analytic`` lists the collectives the strategy must send per step (derived by hand in its
@@ -142,26 +139,6 @@ class StrategyReport:
     extras: dict = field(default_factory=dict)
     compiles_during_steps: int = 0
     resumed_from_step: int = 0
-
-    @property
-    def final_loss(self) -> float:
-        return self.losses[-1]
-
-    @property
-    def median_step_seconds(self) -> float:
-        return statistics.median(self.step_seconds)
-
-    @property
-    def param_count(self) -> int:
-        return param_count(self.params)
-
-    @property
-    def param_bytes(self) -> int:
-        return param_bytes(self.params)
-
-    @property
-    def param_sha256(self) -> str:
-        return param_sha256(self.params)
 
 
 def to_host(tree):
