@@ -52,15 +52,19 @@ def test_resume_on_other_devices_and_style(tmp_path, uninterrupted):
     np.testing.assert_allclose(resumed.losses, uninterrupted.losses, rtol=1e-5)
 
 
-def test_a_half_written_checkpoint_is_never_read(tmp_path, uninterrupted):
+def test_a_folder_with_another_runs_checkpoints_is_refused_without_resume(tmp_path):
+    """Orbax would silently skip every save into it; say so instead."""
     with pytest.raises(SimulatedCrash):
         train_data_parallel(CFG, checkpoint=CheckpointConfig(tmp_path, 4, fail_at_step=9))
-    partial = tmp_path / "12.orbax-checkpoint-tmp" / "state"  # as a crash mid-write leaves it
-    partial.mkdir(parents=True)
-    (partial / "garbage").write_bytes(b"\x00not a checkpoint")
-    resumed = train_data_parallel(CFG, checkpoint=CheckpointConfig(tmp_path, 4, resume=True))
-    assert resumed.resumed_from_step == 8
-    assert resumed.param_sha256 == param_sha256(uninterrupted.params)
+    message = r"already holds checkpoints \(newest: step 8\).*--resume"
+    with pytest.raises(ConfigError, match=message):
+        train_data_parallel(CFG, checkpoint=CheckpointConfig(tmp_path, 4))
+
+
+def test_the_crash_message_says_how_to_continue(tmp_path):
+    with pytest.raises(SimulatedCrash, match=r"last finished checkpoint in .*: step 4\).*"
+                       r"add --resume, drop --fail-at-step"):  # fmt: skip
+        train_data_parallel(CFG, checkpoint=CheckpointConfig(tmp_path, 4, fail_at_step=6))
 
 
 def test_resuming_a_different_run_is_refused(tmp_path):
@@ -79,15 +83,18 @@ def _cli(*args, timeout=300):
 
 
 def test_cli_crash_during_a_checkpoint_write_and_resume(tmp_path):
-    plain = json.loads(_cli("--json").stdout)
-    ck = ["--checkpoint-dir", str(tmp_path), "--checkpoint-every", "5"]
-    crashed = _cli(*ck, "--fail-at-step", "10", "--json")  # step 10's checkpoint is in flight
+    """Step 10's checkpoint (17 MB: a 64-2048-2048-10 network) is being written when the
+    process dies: only orbax's temporary folder is left, and the resume starts from step 5."""
+    big = ["--hidden", "2048,2048"]
+    plain = json.loads(_cli(*big, "--json").stdout)
+    ck = ["--checkpoint-dir", str(tmp_path), "--checkpoint-every", "5", *big]
+    crashed = _cli(*ck, "--fail-at-step", "10", "--json")
     assert crashed.returncode == 3 and crashed.stdout == ""
     assert "simulated crash after step 10" in crashed.stderr and "--resume" in crashed.stderr
-    finished = sorted(p.name for p in tmp_path.iterdir() if p.name.isdigit())
-    assert finished[0] == "5"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.isdigit()) == ["5"]
+    assert any(p.name.startswith("10.orbax-checkpoint-tmp") for p in tmp_path.iterdir())
     resumed = json.loads(_cli(*ck, "--resume", "--json").stdout)
-    assert resumed["resumed_from_step"] in (5, 10)
+    assert resumed["resumed_from_step"] == 5
     assert resumed["param_sha256"] == plain["param_sha256"]
     assert resumed["losses"] == plain["losses"]
 

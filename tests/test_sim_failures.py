@@ -114,3 +114,19 @@ def test_same_seed_same_trace_and_node_ids_in_range():
 def test_bad_specs_name_the_field(make, message):
     with pytest.raises(ConfigError, match=message):
         make()
+
+
+def test_hopeless_intervals_are_refused_not_simulated_forever():
+    """A 50 h segment on a job that fails every 13 minutes would need ~1e100 crashes."""
+    from simlib.sim.failures import MAX_EXPECTED_CRASHES, expected_crashes
+
+    failures = FailureSpec(nodes=4096, node_mtbf_s=0.1 * 365 * 24 * 3600, checkpoint_s=60.0,
+                           restart_s=120.0)  # fmt: skip
+    job = JobSpec(5000, 36.0, 5000)
+    assert expected_crashes(job, failures) > MAX_EXPECTED_CRASHES
+    assert expected_makespan_s(job, failures) == math.inf
+    with pytest.raises(ConfigError, match=r"checkpoint_every_steps=5000.*checkpoint more often"):
+        simulate_failures(job, failures)
+    with pytest.raises(ConfigError, match="failure_times_s must be times >= 0"):
+        simulate_failures(JobSpec(4, 1.0, 2), FailureSpec(1, NEVER, 0.5, 2.0),
+                          failure_times_s=[-1.0])  # fmt: skip

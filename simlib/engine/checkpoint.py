@@ -1,14 +1,18 @@
 """Checkpoints that survive crashes, written with orbax, and a crash you can cause on purpose.
 
 A run with ``CheckpointConfig(directory, every_steps=K)`` saves the parameters and the losses so
-far after every ``K``-th step. Orbax writes each checkpoint into ``<step>.orbax-checkpoint-tmp``
-and renames it to ``<step>`` only once it is complete; a crash in the middle of a write leaves
-the temporary folder behind, which is never read. So the last *finished* checkpoint stays usable.
+far after every ``K``-th step. Orbax writes each checkpoint into a temporary folder
+(``<step>.orbax-checkpoint-tmp...``) and renames it to ``<step>`` only once it is complete; a
+crash in the middle of a write leaves the temporary folder behind, which is never read, and
+older checkpoints are deleted only after a newer one is finished. So the last *finished*
+checkpoint stays usable.
 
-``fail_at_step=F`` makes the run stop right after step ``F`` as a crash would (the CLI exits at
-once, without waiting for a checkpoint being written). ``resume=True`` restores the newest
-finished checkpoint and continues from the step after it with the same batches, so the final
-parameters are bitwise identical to an uninterrupted run's.
+``fail_at_step=F`` makes the run stop right after step ``F`` as a crash would. The CLI then
+exits at once, so a checkpoint being written is cut short; called from Python, the exception
+``SimulatedCrash`` is raised and orbax's background write may still finish. ``resume=True``
+restores the newest finished checkpoint and continues from the step after it with the same
+batches: with the same style and devices the final parameters are bitwise identical to an
+uninterrupted run's (on other devices, equal up to float rounding).
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ from simlib.errors import ConfigError, SimlibError, check_positive
 __all__ = ["CheckpointConfig", "Checkpointer", "SimulatedCrash"]
 
 # Fields of the run that must match for a checkpoint to continue it (devices and style may
-# change: the parameters are saved unsharded and re-placed on whatever devices resume).
+# change: the parameters are saved unsharded and re-placed on whatever devices resume, and the
+# result then matches up to float rounding instead of bitwise).
 _MUST_MATCH = ("steps", "batch_size", "learning_rate", "microbatches", "hidden", "dataset", "seed")
 
 
@@ -36,7 +41,8 @@ class SimulatedCrash(SimlibError):
         saved = f"step {last_checkpoint}" if last_checkpoint else "none yet"
         super().__init__(
             f"simulated crash after step {step} (last finished checkpoint in {directory}: "
-            f"{saved}); continue by running again with resume=True (CLI: --resume)"
+            f"{saved}); to continue, run again with resume=True and no fail_at_step "
+            "(CLI: add --resume, drop --fail-at-step)"
         )
 
 
@@ -74,6 +80,12 @@ class Checkpointer:
             raise ConfigError(f"checkpoint directory {config.directory}: {err.strerror}") from None
         self.last_saved: int | None = self._manager.latest_step()
         self._pending: int | None = None
+        if self.last_saved is not None and not config.resume:  # orbax would silently skip saves
+            raise ConfigError(
+                f"checkpoint directory {config.directory} already holds checkpoints (newest: "
+                f"step {self.last_saved}); continue that run with --resume (resume=True), or "
+                "choose an empty --checkpoint-dir"
+            )
 
     def restore(self, template) -> tuple[int, object, list[float]]:
         """``(step, host params, losses so far)`` of the newest finished checkpoint, or step 0."""
@@ -107,12 +119,15 @@ class Checkpointer:
             ocp = self._ocp
             state = {"params": host_params_fn()}
             meta = {"run": self._identity, "losses": list(losses)}
-            self._manager.save(
+            saved = self._manager.save(
                 step,
                 args=ocp.args.Composite(
                     state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta)
                 ),
             )
+            if not saved:  # orbax skips a step it already holds
+                raise ConfigError(f"checkpoint of step {step} was not written: "
+                                  f"{self.config.directory} already holds it")  # fmt: skip
             self._pending = step
         if self.config.fail_at_step == step:  # a crash does not wait for the write to finish
             raise SimulatedCrash(step, self.last_saved, self.config.directory)

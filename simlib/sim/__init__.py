@@ -81,6 +81,7 @@ _LAZY = {
         "JobSpec",
         "checkpoint_interval_sweep",
         "daly_interval_s",
+        "expected_crashes",
         "expected_makespan_s",
         "mean_makespan_s",
         "simulate_failures",

@@ -30,6 +30,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from simlib.errors import ConfigError
 from simlib.sim._checks import check_count, check_number
 from simlib.sim.trace import Table, TableBuilder
 
@@ -41,12 +42,19 @@ __all__ = [
     "IntervalPoint",
     "JobSpec",
     "checkpoint_interval_sweep",
+    "MAX_EXPECTED_CRASHES",
     "daly_interval_s",
+    "expected_crashes",
     "expected_makespan_s",
     "mean_makespan_s",
     "simulate_failures",
     "young_interval_s",
 ]
+
+
+# A run expected to meet more crashes than this is refused: it would take minutes to simulate
+# and says nothing the closed form does not (its makespan is astronomically long).
+MAX_EXPECTED_CRASHES = 5_000
 
 
 @dataclass(frozen=True)
@@ -106,9 +114,26 @@ def daly_interval_s(checkpoint_s: float, mtbf_s: float) -> float:
 
 
 def expected_makespan_s(job: JobSpec, failures: FailureSpec) -> float:
-    """Daly's expected makespan: ``sum_segments M e^{R/M} (e^{(tau_i + C)/M} - 1)``."""
+    """Daly's expected makespan: ``sum_segments M e^{R/M} (e^{(tau_i + C)/M} - 1)``.
+
+    ``math.inf`` when a segment is so long that finishing it without a crash is hopeless
+    (``(tau + C + R) / M`` beyond what a float can exponentiate).
+    """
     m, c, r = failures.job_mtbf_s, failures.checkpoint_s, failures.restart_s
+    if any((tau + c + r) / m > 700 for tau in job.segments_s()):
+        return math.inf
     return sum(m * math.exp(r / m) * math.expm1((tau + c) / m) for tau in job.segments_s())
+
+
+def expected_crashes(job: JobSpec, failures: FailureSpec) -> float:
+    """About how many crashes the job meets: ``sum_segments e^{(tau_i + C + R)/M} - 1``.
+
+    Finishing a segment of length ``a`` needs on average ``e^{a/M} - 1`` crashes (each attempt
+    survives with probability ``e^{-a/M}``); restarts that can crash too add ``R`` to ``a``.
+    """
+    m, c, r = failures.job_mtbf_s, failures.checkpoint_s, failures.restart_s
+    exponents = [(tau + c + r) / m for tau in job.segments_s()]
+    return math.inf if max(exponents) > 700 else sum(math.expm1(x) for x in exponents)
 
 
 @dataclass(frozen=True)
@@ -250,6 +275,15 @@ def simulate_failures(
     """
     import simpy
 
+    if failure_times_s is None and expected_crashes(job, failures) > MAX_EXPECTED_CRASHES:
+        raise ConfigError(
+            f"checkpoint_every_steps={job.checkpoint_every_steps}: with a job MTBF of "
+            f"{failures.job_mtbf_s:.3g} s a segment of {max(job.segments_s()):.3g} s would need "
+            f"about {expected_crashes(job, failures):.3g} crashes to finish; checkpoint more "
+            "often (Young's interval is sqrt(2 C M))"
+        )
+    if failure_times_s is not None and any(not t >= 0 for t in failure_times_s):
+        raise ConfigError(f"failure_times_s must be times >= 0, got {list(failure_times_s)!r}")
     env = simpy.Environment()
     spans = TableBuilder(FailureSpan)
     runner = _Job(env, job, failures, spans)

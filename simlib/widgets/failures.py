@@ -13,10 +13,12 @@ import numpy as np
 
 from simlib.errors import SimlibError
 from simlib.sim.failures import (
+    MAX_EXPECTED_CRASHES,
     FailureSpec,
     JobSpec,
     checkpoint_interval_sweep,
     daly_interval_s,
+    expected_crashes,
     simulate_failures,
     young_interval_s,
 )
@@ -66,6 +68,9 @@ class CheckpointExplorer:
         young, daly = young_interval_s(c, m), daly_interval_s(c, m)
         best = max(1, round(daly / self.step_seconds))
         grid = sorted({int(k) for k in np.geomspace(1, self.steps, 9).round()} | {best})
+        feasible = lambda k: expected_crashes(JobSpec(self.steps, self.step_seconds, k),
+                                              failures) <= MAX_EXPECTED_CRASHES  # fmt: skip
+        grid = [k for k in grid if feasible(k)]  # hopelessly long segments: not simulated
         points = checkpoint_interval_sweep(self.steps, self.step_seconds, failures, grid,
                                            runs=self.runs)  # fmt: skip
         trace = simulate_failures(JobSpec(self.steps, self.step_seconds, best), failures, seed=1)
