@@ -124,7 +124,9 @@ def test_hopeless_intervals_are_refused_not_simulated_forever():
                            restart_s=120.0)  # fmt: skip
     job = JobSpec(5000, 36.0, 5000)
     assert expected_crashes(job, failures) > MAX_EXPECTED_CRASHES
-    assert expected_makespan_s(job, failures) == math.inf
+    assert expected_makespan_s(job, failures) > 1e100
+    worse = FailureSpec(4096, 0.01 * 365 * 24 * 3600, 60.0, 120.0)  # (tau + C + R) / M > 700
+    assert expected_makespan_s(job, worse) == math.inf == expected_crashes(job, worse)
     with pytest.raises(ConfigError, match=r"checkpoint_every_steps=5000.*checkpoint more often"):
         simulate_failures(job, failures)
     with pytest.raises(ConfigError, match="failure_times_s must be times >= 0"):
