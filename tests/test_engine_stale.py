@@ -129,3 +129,23 @@ def test_a_trace_without_updates_is_a_clear_error():
     trace = simulate(CLUSTER, PolicySpec("asp"), until_s=0.5)
     with pytest.raises(ReplayError, match="no applied updates"):
         replay(trace, CFG)
+
+
+def test_local_sgd_cut_off_between_averages_counts_every_workers_own_steps():
+    """Workers at 1 s and 2.2 s, H = 4, cut at 5 s: worker 0 did 4 steps, worker 1 only 2,
+    nobody averaged yet; the model shown is the average of the two replicas as they stand,
+    at the time the last of those steps landed (4.4 s, worker 1's second step)."""
+    trace = simulate(ClusterSpec(workers=2, step_seconds=[1.0, 2.2]),
+                     PolicySpec("local-sgd", local_steps=4), until_s=5.0)  # fmt: skip
+    report = replay(trace, CFG)
+    assert report.times_s.tolist() == [0.0, 4.4] and report.updates.tolist() == [0, 6]
+    b = CFG.batch_per_worker
+    batches = global_batches(digits(), 2 * b, 4, seed=0)
+    replicas = [init_mlp(jax.random.key(0), (64, 32, 10))] * 2
+    for w, steps in ((0, 4), (1, 2)):
+        for t in range(steps):
+            x, y = batches[t][0][w * b : (w + 1) * b], batches[t][1][w * b : (w + 1) * b]
+            g = jax.grad(loss_fn)(replicas[w], x, y)
+            replicas[w] = jax.tree.map(lambda p, gi: p - 0.2 * 2 * gi, replicas[w], g)
+    average = jax.tree.map(lambda a, c: (a + c) / 2, *replicas)
+    assert_trees_allclose(report.params, average, atol=2e-5)

@@ -50,3 +50,19 @@ def test_train_with_plot_draws_the_loss(capsys, tmp_path):
 def test_without_train_there_is_no_loss(capsys):
     out = run(capsys, *ARGS[:-2], "--json")
     assert "loss_curve" not in out and "final_loss" not in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--target-loss", "0.5"], "--target-loss: only with --train"),
+        (["--lr", "0.2", "--dataset", "synthetic"], "--dataset, --lr: only with --train"),
+        (["--workers", "200", "--train"],
+         "200 workers x --batch-per-worker 16 = 3200 examples per step, more than the digits"),
+    ],
+)
+def test_training_flag_errors_are_one_line(capsys, args, message):
+    base = ["simulate", "--policy", "asp", "--workers", "2", "--steps", "2"]
+    assert main([*base, *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and message in err

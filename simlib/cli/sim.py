@@ -132,13 +132,13 @@ def _register_simulate(sub) -> None:
         "--train", action="store_true",
         help="replay the schedule as real training: every gradient read at its stale version",
     )  # fmt: skip
-    train.add_argument("--dataset", choices=("digits", "synthetic"), default="digits",
+    train.add_argument("--dataset", choices=("digits", "synthetic"),
                        help="data set to train on (default digits)")  # fmt: skip
     train.add_argument("--target-loss", type=positive_float,
                        help="report the simulated seconds until the loss reaches this")  # fmt: skip
-    train.add_argument("--lr", type=positive_float, default=0.1,
+    train.add_argument("--lr", type=positive_float,
                        help="learning rate per gradient (default 0.1, linear scaling)")  # fmt: skip
-    train.add_argument("--batch-per-worker", type=positive_int, default=16,
+    train.add_argument("--batch-per-worker", type=positive_int,
                        help="examples per gradient (default 16)")  # fmt: skip
     add_json_flag(p)
     p.set_defaults(handler=run_simulate)
@@ -306,6 +306,7 @@ def run_simulate(args) -> int:
         for name in scenario_names():
             print(f"{name}: {load_scenario(name).description}")
         return 0
+    _check_training_flags(args)
     scenario = _load(args)
     from simlib.sim import simulate, summarize
 
@@ -320,13 +321,37 @@ def run_simulate(args) -> int:
     return 0
 
 
+_TRAINING_FLAGS = (("--dataset", "dataset"), ("--target-loss", "target_loss"), ("--lr", "lr"),
+                   ("--batch-per-worker", "batch_per_worker"))  # fmt: skip
+
+
+def _check_training_flags(args) -> None:
+    """Training flags mean nothing without --train: say so rather than ignore them."""
+    from simlib.errors import ConfigError
+
+    given = [flag for flag, name in _TRAINING_FLAGS if getattr(args, name) is not None]
+    if given and not args.train:
+        flags = ", ".join(given)
+        raise ConfigError(f"{flags}: only with --train (they set up the training); add --train")
+
+
 def _train(args, scenario, trace):
     """Replay the trace as real training (imports JAX): a PolicyRun."""
+    from simlib.engine.data import load_dataset
     from simlib.engine.stale import ReplayConfig, replay
     from simlib.engine.tradeoff import PolicyRun
+    from simlib.errors import ConfigError
 
-    config = ReplayConfig(dataset=args.dataset, learning_rate=args.lr,
-                          batch_per_worker=args.batch_per_worker)  # fmt: skip
+    config = ReplayConfig(dataset=args.dataset or "digits", learning_rate=args.lr or 0.1,
+                          batch_per_worker=args.batch_per_worker or 16)  # fmt: skip
+    rows = trace.workers * config.batch_per_worker
+    examples = load_dataset(config.dataset).num_examples
+    if rows > examples:
+        raise ConfigError(
+            f"--train: {trace.workers} workers x --batch-per-worker {config.batch_per_worker} = "
+            f"{rows} examples per step, more than the {config.dataset} data set's {examples}; "
+            "use fewer workers, a smaller --batch-per-worker, or --dataset synthetic"
+        )
     report = replay(trace, config)
     return PolicyRun(scenario.policy.label(), scenario.policy, trace, report)
 

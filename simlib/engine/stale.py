@@ -12,7 +12,8 @@ schedule (bridge 3 of DESIGN.md):
   ones) change nothing.
 - **local scope** (local SGD): each worker steps its own replica with ``eta_n`` (``n``
   workers); after every synchronisation (the trace's all-reduce records) the replicas are
-  replaced by their average.
+  replaced by their average. With many workers ``n * lr`` is a large step for one worker's
+  small batch: lower ``learning_rate`` (or use ``lr_scaling="none"``) if local SGD diverges.
 
 The step size follows the linear scaling rule by default (``lr_scaling="linear"``, Goyal et al.
 2017): an update that averages ``k`` gradients uses ``eta_k = k * lr``, so every policy moves
@@ -307,20 +308,25 @@ def _run_local(init, x, y, lr, active, synced):
 
 
 def _replay_local(trace, data, config, label) -> ReplayReport:
+    """Local SGD: evaluated at every average (the trace's all-reduces), and at the end.
+
+    ``eval_every`` does not apply: the shared model exists only at the averages.
+    """
     up = trace.updates
     t_count, n = int(up["step"].max()) + 1, trace.workers
     active = np.zeros((t_count, n), np.float32)
     active[up["step"], up["worker"]] = 1.0
     coll = trace.collectives
     sync_end = dict(zip(coll["step"].tolist(), coll["end_s"].tolist(), strict=True))
-    synced = np.array([t in sync_end and active[t].all() for t in range(t_count)])
+    synced = np.array([t in sync_end for t in range(t_count)])
     lr = data.lr * n if data.linear else data.lr
     averages = _run_local(data.init, data.x, data.y, lr, active, synced)
     points = np.flatnonzero(synced)
-    if not synced[-1]:  # the run ended between two averages: show the average as it stands
+    times = [sync_end[t] for t in points]
+    if not synced[-1]:  # the run ended between two averages: show the average as it stands,
+        after = up["step"] > (points[-1] if points.size else -1)  # when its last step landed
         points = np.append(points, t_count - 1)
-    last_applied = [float(up["applied_s"][up["step"] == t].max()) for t in range(t_count)]
-    times = np.array([sync_end.get(t, last_applied[t]) for t in points])
+        times.append(float(up["applied_s"][after].max()))
     counts = np.cumsum(active.sum(1)).astype(int)[points]
     snapshots = jax.tree.map(lambda a: a[points], averages)
-    return _report(label, data, snapshots, times, counts, np.zeros(len(up), np.int64))
+    return _report(label, data, snapshots, np.asarray(times), counts, np.zeros(len(up), np.int64))

@@ -79,7 +79,11 @@ class PolicyExplorer:
         self.runs = []
         for policy in self.policies():
             self.status.value = f"<i>Simulating and training {html.escape(policy.label())}...</i>"
-            self.runs += train_policies(cluster, [policy], steps=self.steps, config=config)
+            try:
+                self.runs += train_policies(cluster, [policy], steps=self.steps, config=config)
+            except SimlibError as err:
+                self.status.value = f"<p><b>Cannot train:</b> {html.escape(str(err))}</p>"
+                return
             self.image.value = figure_png(plot_loss_vs_time(self.runs, target_loss=self.target))
             self.table.value = outcome_table(self.runs, self.target)
         self.status.value = (
