@@ -46,3 +46,6 @@ def test_sweep_covers_the_grid_with_the_same_seed():
     no_stragglers = {p.label: p for p in points if p.workers == 4 and p.straggler_probability == 0}
     assert no_stragglers["BSP"].iterations_per_second == pytest.approx(4.0)  # 4 workers, 1 s steps
     assert no_stragglers["ASP"].iterations_per_second == pytest.approx(4.0)
+    slow = {p.label: p for p in points if p.workers == 4 and p.straggler_probability == 0.5}
+    # stragglers (3x, half the steps) took effect: BSP waits for them, ASP does not entirely
+    assert slow["BSP"].iterations_per_second < slow["ASP"].iterations_per_second < 4.0
