@@ -64,6 +64,18 @@ def test_compiled_collective_bytes_equal_the_analytic_count(runs, name):
     assert all(c.count == cfg.microbatches + cfg.stages - 1 for c in permutes)
 
 
+def test_one_stage_sends_nothing_between_stages():
+    """With one stage the ppermute is a device sending to itself (a group of one: no bytes
+    between devices), so the analytic count must not list a permute across the mesh."""
+    request_devices(8)
+    cfg = PPConfig(stages=1, data=8, microbatches=2, steps=2)
+    report = train_pipeline(cfg, measure=False)
+    compiled = summarize(collectives(report.hlo_text))
+    assert not any(c["kind"] == "collective-permute" and c["group_size"] > 1 for c in compiled)
+    rows = compare_collectives(report.analytic, compiled)
+    assert rows and all(r["match"] for r in rows), rows
+
+
 def test_analytic_permute_bytes_by_hand():
     rows = pp_collectives(PPConfig(stages=4, data=2, microbatches=4))
     # mb = 128 / 2 / 4 = 16 rows of the widest layer (128 floats), 4 + 4 - 1 = 7 ticks each way
@@ -88,7 +100,8 @@ def test_stacking_is_exact_and_reversible():
 
 
 @pytest.mark.parametrize(("stages", "microbatches"), [(1, 1), (2, 3), (4, 4), (4, 8), (8, 2)])
-def test_the_schedule_idles_exactly_the_gpipe_bubble(stages, microbatches):
+def test_the_engines_tick_table_idles_exactly_the_simulators_bubble(stages, microbatches):
+    """Two implementations agree: the engine's GPipe tick table and the simulator's formula."""
     ticks = gpipe_ticks(stages, microbatches)
     assert ticks.shape == (stages, 2 * (microbatches + stages - 1))
     for s in range(stages):  # every microbatch once forward and once backward on every stage

@@ -161,6 +161,24 @@ def test_grade_a_class_twice_gives_identical_files(tmp_path, capsys):
     assert not list(tmp_path.glob(".*.tmp"))
 
 
+def test_a_link_to_a_device_or_a_pipe_is_skipped_not_read(tmp_path):
+    """A *.json that is a link to /dev/zero (size 0, endless) or a FIFO (would block) is
+    reported and skipped; the valid submission beside them is graded."""
+    import os
+
+    from simlib.quiz import load_submissions
+
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    (folder / "ok.json").write_text(json.dumps({"student": "ok", "answers": {}}))
+    (folder / "zero.json").symlink_to("/dev/zero")
+    os.mkfifo(folder / "pipe.json")
+    good, rejected = load_submissions(folder)
+    assert [s.student for s in good] == ["ok"]
+    assert sorted(Path(r.path).name for r in rejected) == ["pipe.json", "zero.json"]
+    assert all("not a regular file" in r.reason for r in rejected)
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

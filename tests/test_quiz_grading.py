@@ -219,3 +219,22 @@ def test_grading_does_not_import_jax():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split()[0] == "False"
+
+
+def test_swapped_roles_of_model_parallelism_are_a_misconception():
+    """Describing data parallelism under the name "model parallelism" earns no credit for
+    model parallelism and says why (found in review: it used to score 3/4)."""
+    from simlib.quiz import load_bank
+    from simlib.quiz.concepts import grade_concepts
+
+    item = next(i for i in load_bank("basics").items if i.id == "basics-dp-vs-mp")
+    wrong = grade_concepts(
+        item, "In model parallelism every device has the same model replicated and the data is "
+        "divided.",
+    )  # fmt: skip
+    assert "mp-splits-model" not in wrong.found and "mp-copies-model" in wrong.misconceptions
+    right = grade_concepts(
+        item, "Data parallelism gives every device a full copy of the model and splits the data; "
+        "model parallelism splits the model itself across devices because it is too large to fit.",
+    )  # fmt: skip
+    assert right.misconceptions == () and "mp-splits-model" in right.found

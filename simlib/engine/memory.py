@@ -34,7 +34,15 @@ MEMORY_CATEGORIES = ("parameters", "gradients", "optimizer_state", "activations"
 
 @dataclass(frozen=True)
 class MemoryPerDevice:
-    """Bytes on one device, by category (``activations`` includes every temporary of the step)."""
+    """Bytes on one device, by category.
+
+    ``parameters`` and ``optimizer_state`` are the shards the device really holds.
+    ``gradients`` is the gradient *as the strategy keeps it* between backward pass and update:
+    for ZeRO, a gradient computed with the stage's layout (replicated for stages 0-1, sharded
+    for 2-3), so it reflects the layout chosen rather than an independent measurement; for
+    tensor and pipeline parallelism, the parameters' layout (not measured separately).
+    ``activations`` is every temporary of the compiled step (``memory_analysis``).
+    """
 
     parameters: int
     gradients: int

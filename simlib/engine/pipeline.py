@@ -7,7 +7,8 @@ the devices of mesh column ``s`` ('stage' axis). A batch is cut into ``M`` micro
 the result to stage ``s + 1`` with one ``ppermute``; it is a ``lax.scan`` over ticks inside
 ``shard_map``. The backward pass is autodiff of that scan: the same ticks in reverse, each
 ``ppermute`` transposed into one that sends the gradient back to stage ``s - 1``. A stage with no
-microbatch at a tick computes on zeros: that idle work is the bubble, a fraction
+microbatch at a tick still computes (on a repeated or passed-on input whose result is thrown
+away, since every stage runs the same program): that wasted work is the bubble, a fraction
 
     (S - 1) / (M + S - 1)       of every device's time (GPipe; ``simlib.sim.pipeline_cost``).
 
@@ -222,11 +223,14 @@ def pp_collectives(config: PPConfig) -> list:
     ticks = m + s - 1
     per_stage = config.num_layers // s * (width * width + width)
     everyone = config.data * s
-    return [
+    permutes = [] if s == 1 else [  # one stage: each device "sends" to itself, nothing moves
         collective("collective-permute", 4 * mb * width, everyone,
                    f"forward: activations [{mb}, {width}] to the next stage", ticks),
         collective("collective-permute", 4 * mb * width, everyone,
                    "backward: their gradients to the previous stage", ticks),
+    ]  # fmt: skip
+    return [
+        *permutes,
         collective("all-reduce", 4, s, "the last stage's loss to every stage"),
         collective("all-reduce", 4 * (per_stage + 1), config.data,
                    "this stage's gradients (and the loss), mean over data"),

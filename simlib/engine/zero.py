@@ -241,7 +241,8 @@ def zero_plan(config: ZeROConfig, devices: Sequence, host_params) -> Plan:
 
     ``step_style="jit"``: the single-device step under ``jax.jit`` with shardings (the compiler
     chooses the collectives); ``"shard_map"``: per-device code with the collectives of the ZeRO
-    paper written out (reduce-scatter, all-gather; stage 3 gathers again in the backward pass).
+    paper written out (reduce-scatter, all-gather; stage 3 gathers the weights once per step
+    and keeps them for the backward pass, see the module docstring).
     """
     mesh = make_mesh(devices, ("data",))
     tx = make_optimizer(config.optimizer, config.learning_rate)
@@ -322,7 +323,8 @@ def train_zero(
     """
     devices = request_devices(config.devices) if devices is None else list(devices)
     if len(devices) != config.devices:
-        raise ConfigError(f"config asks for {config.devices} devices but {len(devices)} were given")
+        raise ConfigError(f"config asks for {config.devices} devices but {len(devices)} were "
+                          f"given; pass {config.devices} devices or set devices={len(devices)}")  # fmt: skip
     data, batches, host = setup(config)
     plan = zero_plan(config, devices, host)
     report, compiled, state = finish(config, plan, batches, data, progress=progress)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -102,12 +103,25 @@ def parse_submission(text: str | bytes, source: str = "<submission>") -> Submiss
 
 
 def _read(path: Path) -> bytes:
-    size = path.stat().st_size
-    if size > MAX_SUBMISSION_BYTES:
+    """The file's bytes, refusing what is not a regular file or is over the size limit.
+
+    The size is checked on what is actually read (at most one byte past the limit), so a
+    link to ``/dev/zero`` or a file that grows while it is read cannot exhaust memory.
+    """
+    try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise SubmissionError(
+                f"{path.name}: not a regular file (a device, pipe or folder?); skipped"
+            )
+        with path.open("rb") as handle:
+            data = handle.read(MAX_SUBMISSION_BYTES + 1)
+    except OSError as exc:
+        raise SubmissionError(f"{path.name}: cannot be read ({exc.strerror}); skipped") from None
+    if len(data) > MAX_SUBMISSION_BYTES:
         raise SubmissionError(
-            f"{path.name}: {size} bytes is over the limit of {MAX_SUBMISSION_BYTES}; skipped"
+            f"{path.name}: over the limit of {MAX_SUBMISSION_BYTES} bytes; skipped"
         )
-    return path.read_bytes()
+    return data
 
 
 def load_submissions(folder: str | os.PathLike) -> tuple[list[Submission], list[Rejected]]:
