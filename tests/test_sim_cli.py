@@ -166,7 +166,35 @@ GOOD = "cluster:\n  workers: 2\n  step_seconds: 0.5\npolicy:\n  name: asp\nrun:\
             ["cluster.workers", "value 0", "greater than or equal to 1"],
         ),
         (GOOD.replace("name: asp", "name: bps"), ["policy.name", "'bps'", "'bsp'", "'asp'"]),
-        (GOOD.replace("step_seconds: 0.5", "step_seconds: [1, 2, 3]"), ["3 values for 2 workers"]),
+        (
+            GOOD.replace("step_seconds: 0.5", "step_seconds: [1, 2, 3]"),
+            ["field cluster.step_seconds has 3 values for 2 workers", "exactly 2"],
+        ),
+        # YAML booleans are not numbers: `workers: true` must not run 1 worker, nor
+        # `staleness: yes` SSP(s=1), nor `[true, 1]` steps of 1 s
+        (GOOD.replace("workers: 2", "workers: true"), ["cluster.workers", "True", "integer"]),
+        (
+            GOOD.replace("name: asp", "name: ssp\n  staleness: yes"),
+            ["field policy.staleness", "value True", "integer"],
+        ),
+        (
+            GOOD.replace("step_seconds: 0.5", "step_seconds: [true, 1]"),
+            ["field cluster.step_seconds[0]: value True", "boolean is not a number"],
+        ),
+        (GOOD.replace("workers: 2", "workers: 2.5"), ["cluster.workers", "2.5", "integer"]),
+        (GOOD + "  seed: on\n", ["field run.seed", "True"]),
+        (
+            GOOD.replace("step_seconds: 0.5", "model_bytes: true"),
+            ["field cluster.model_bytes: value True", "boolean"],
+        ),
+        (
+            GOOD.replace("step_seconds: 0.5", "step_seconds: [1, -1]"),
+            ["field cluster.step_seconds[1]", "> 0", "-1"],
+        ),
+        (
+            GOOD.replace("name: asp", "name: backup\n  backup_workers: 2"),
+            ["field policy.backup_workers: value 2", "cluster.workers (2)", "at most 1"],
+        ),
         (
             GOOD.replace("step_seconds: 0.5", "step_seconds: fast"),
             ["cluster.step_seconds", "'fast'"],
@@ -174,7 +202,10 @@ GOOD = "cluster:\n  workers: 2\n  step_seconds: 0.5\npolicy:\n  name: asp\nrun:\
         (GOOD + "  until_s: 3\n", ["run", "steps or until_s"]),
         ("cluster: [1, 2\n", ["not valid YAML", "line"]),
         ("policy:\n  name: asp\n", ["field cluster", "missing"]),
-        (GOOD.replace("name: asp", "name: asp\n  comm: allreduce"), ["comm 'allreduce'", "ps"]),
+        (
+            GOOD.replace("name: asp", "name: asp\n  comm: allreduce"),
+            ["field policy.comm 'allreduce'", "ps"],
+        ),
     ],
 )
 def test_bad_scenario_names_file_field_value_and_allowed(tmp_path, capsys, text, words):
@@ -186,10 +217,95 @@ def test_bad_scenario_names_file_field_value_and_allowed(tmp_path, capsys, text,
         assert word in err
 
 
+def test_numbers_yaml_reads_as_strings_still_work(tmp_path, capsys):
+    # PyYAML reads 1e9 (no dot) as a string; it is still a number of bytes
+    path = _write(
+        tmp_path, GOOD.replace("step_seconds: 0.5", "step_seconds: 0.5\n  model_bytes: 1e6")
+    )
+    out = run_json(capsys, "simulate", path, "--bandwidth", "1e6")
+    assert out["bytes_per_server"] == {"server0": pytest.approx(2 * 2 * 2 * 1e6)}
+
+
+def test_scenario_not_utf8_is_one_line(tmp_path, capsys):
+    path = tmp_path / "utf16.yaml"
+    path.write_bytes(GOOD.encode("utf-16"))  # starts with the byte-order mark \xff\xfe
+    assert main(["simulate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err == f"simlib: error: {path}: not UTF-8 text (byte 0: b'\\xff'); "
+        "save the scenario as a UTF-8 YAML file\n"
+    )
+    assert main(["simulate", str(tmp_path)]) == 2  # a folder is no scenario file either
+    assert "no such scenario file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--staleness", "2"], ["--staleness applies to --policy ssp only", "'bsp'"]),
+        (
+            ["ssp-stragglers", "--policy", "asp", "--staleness", "3"],
+            ["--staleness", "policy is 'asp'", "add --policy ssp or drop --staleness"],
+        ),
+        (["--local-steps", "4"], ["--local-steps applies to --policy local-sgd only"]),
+        (
+            ["--policy", "ssp", "--backup-workers", "1"],
+            ["--backup-workers applies to --policy backup only", "'ssp'"],
+        ),
+        (
+            ["ssp-stragglers", "--algorithm", "tree"],
+            ["--algorithm applies to all-reduce only", "SSP(s=2)", "parameter servers"],
+        ),
+        (
+            ["ring-allreduce-1024", "--servers", "4"],
+            ["--servers applies to parameter servers only", "BSP all-reduce"],
+        ),
+        (
+            ["--straggler-probability", "0.1"],
+            ["--straggler-probability 0.1 changes nothing", "slowdown is 1", "--slowdown"],
+        ),
+        (["--slowdown", "4"], ["--slowdown 4 changes nothing", "--straggler-probability"]),
+        (
+            ["--until", "1e300"],  # 4 workers at 1 s: 4e300 worker-steps, never done
+            ["--until 1e+300", "4e+300 worker-steps", "use at most 2.5e+06 s"],
+        ),
+        (
+            ["--policy", "backup", "--backup-workers", "4"],
+            ["command line: field policy.backup_workers: value 4", "cluster.workers (4)"],
+        ),
+    ],
+)
+def test_flags_that_would_change_nothing_are_refused(capsys, args, words):
+    assert main(["simulate", *args, "--steps" if "--until" not in args else "--seed", "2"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("simlib: error: ") and err.count("\n") == 1
+    for word in words:
+        assert word in err
+
+
+def test_flags_that_apply_are_taken(capsys):
+    ssp = run_json(capsys, "simulate", "ssp-stragglers", "--staleness", "0", "--steps", "2")
+    assert ssp["policy"] == "SSP(s=0)"
+    local = run_json(capsys, "simulate", "--policy", "local-sgd", "--local-steps", "2",
+                     "--algorithm", "tree", "--steps", "4")  # fmt: skip
+    assert local["policy"] == "local SGD (H=2)" and local["iterations_per_worker"] == [4] * 4
+    # 4 workers at 1 s, every step straggles 3x: BSP takes 3 s a step
+    slow = run_json(capsys, "simulate", "--straggler-probability", "1", "--slowdown", "3",
+                    "--steps", "2")  # fmt: skip
+    assert slow["makespan_seconds"] == 6.0
+    # turning stragglers off in a scenario that has them is a change, so it is allowed
+    calm = run_json(capsys, "simulate", "ssp-stragglers", "--slowdown", "1", "--steps", "2")
+    assert calm["iterations_per_worker"] == [2] * 16
+
+
 def test_bad_input_never_shows_a_traceback(tmp_path):
     path = _write(tmp_path, GOOD.replace("workers: 2", "workers: -3"))
+    not_utf8 = tmp_path / "latin1.yaml"
+    not_utf8.write_bytes(b"\xff\xfe" + GOOD.encode())
     for args in (
         ["simulate", path],
+        ["simulate", str(not_utf8)],
+        ["simulate", "--staleness", "2"],
         ["simulate", "no-such-scenario"],
         ["simulate", "--steps", "0"],
         [

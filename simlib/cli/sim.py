@@ -289,6 +289,57 @@ def _overrides(args) -> dict[str, Any]:
     return out
 
 
+# A flag that sets a parameter of one policy (or way to communicate): (flag, attribute, the
+# policies or comm it needs, what to add). Checked against the policy the run really uses,
+# after the scenario file and every flag.
+_POLICY_FLAGS = (
+    ("--staleness", "staleness", {"ssp"}, "--policy ssp"),
+    ("--local-steps", "local_steps", {"local-sgd"}, "--policy local-sgd"),
+    ("--backup-workers", "backup_workers", {"backup"}, "--policy backup"),
+)
+_COMM_FLAGS = (
+    ("--algorithm", "algorithm", "allreduce", "--policy bsp --comm allreduce, or local-sgd"),
+    ("--servers", "servers", "ps", "a parameter-server policy (--comm ps)"),
+    ("--server-bandwidth", "server_bandwidth", "ps", "a parameter-server policy (--comm ps)"),
+)
+
+
+def _check_policy_flags(args, scenario) -> None:
+    """Flags that cannot change this run are refused, not silently ignored."""
+    from simlib.errors import ConfigError
+    from simlib.sim.runner import check_until
+
+    policy, cluster = scenario.policy, scenario.cluster
+    for flag, name, needs, fix in _POLICY_FLAGS:
+        if getattr(args, name) is not None and policy.name not in needs:
+            raise ConfigError(
+                f"{flag} applies to {fix} only, and this run's policy is {policy.name!r}; "
+                f"add {fix} or drop {flag}"
+            )
+    for flag, name, comm, fix in _COMM_FLAGS:
+        if getattr(args, name) is not None and policy.comm != comm:
+            way = "an all-reduce" if policy.comm == "allreduce" else "parameter servers"
+            raise ConfigError(
+                f"{flag} applies to {'all-reduce' if comm == 'allreduce' else 'parameter servers'}"
+                f" only, and policy {policy.label()!r} communicates through {way}; "
+                f"use {fix}, or drop {flag}"
+            )
+    stragglers = cluster.stragglers
+    if args.straggler_probability and stragglers.slowdown == 1:
+        raise ConfigError(
+            f"--straggler-probability {args.straggler_probability:g} changes nothing while the "
+            "slowdown is 1 (a straggling step would take as long as any other); "
+            "add --slowdown > 1, e.g. --slowdown 4"
+        )
+    if args.slowdown is not None and args.slowdown != 1 and stragglers.probability == 0:
+        raise ConfigError(
+            f"--slowdown {args.slowdown:g} changes nothing while the straggler probability is 0 "
+            "(no step straggles); add --straggler-probability, e.g. --straggler-probability 0.05"
+        )
+    if args.until is not None:
+        check_until(cluster, args.until, "--until")
+
+
 def _load(args):
     from simlib.sim.scenario import load_scenario, scenario_from_dict, with_overrides
 
@@ -308,6 +359,7 @@ def run_simulate(args) -> int:
         return 0
     _check_training_flags(args)
     scenario = _load(args)
+    _check_policy_flags(args, scenario)
     from simlib.sim import simulate, summarize
 
     trace = simulate(scenario.cluster, scenario.policy, **scenario.run_arguments())

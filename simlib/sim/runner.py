@@ -17,9 +17,27 @@ from simlib.sim.ps_training import build_parameter_server
 from simlib.sim.sync_training import build_sync_events, run_sync_fast
 from simlib.sim.trace import Message, Table, Trace
 
-__all__ = ["METHODS", "run_environment", "simulate"]
+__all__ = ["MAX_WORKER_STEPS", "METHODS", "check_until", "run_environment", "simulate"]
 
 METHODS = ("auto", "events", "fast")
+MAX_WORKER_STEPS = 10_000_000  # what a run by seconds may cost: ten times the largest scenario
+
+
+def check_until(cluster: ClusterSpec, until_s: float, name: str = "until_s") -> None:
+    """Refuse a run by seconds that would take about more than MAX_WORKER_STEPS worker-steps.
+
+    A run by seconds has no step limit, so ``until_s=1e300`` would never end; the estimate is
+    ``workers * until_s / min(step_seconds)`` (communication and stragglers only slow it).
+    """
+    fastest = min(cluster.step_seconds)
+    estimate = cluster.workers * until_s / fastest
+    if estimate > MAX_WORKER_STEPS:
+        raise ConfigError(
+            f"{name} {until_s:g} would simulate about {estimate:.3g} worker-steps "
+            f"({cluster.workers} workers, steps of {fastest:g} s), more than the "
+            f"{MAX_WORKER_STEPS:,} a run may take; use at most "
+            f"{MAX_WORKER_STEPS * fastest / cluster.workers:.4g} s, or give steps instead"
+        )
 
 
 def run_environment(env: simpy.Environment, until_s: float | None = None) -> int:
@@ -66,6 +84,7 @@ def _check_run(cluster, policy, steps, until_s, seed, method) -> str:
         check_count("steps", steps, 1)
     if until_s is not None:
         check_number("until_s", until_s, strict=True)
+        check_until(cluster, until_s)
     check_count("seed", seed, 0)
     check_choice("method", method, METHODS)
     if policy.name == "backup" and policy.backup_workers >= cluster.workers:

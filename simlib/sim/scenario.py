@@ -26,10 +26,11 @@ import math
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic_core import PydanticCustomError
 
 from simlib.errors import ConfigError
 from simlib.sim.cluster import DISTRIBUTIONS, ClusterSpec, NetworkSpec, StragglerSpec
@@ -39,45 +40,58 @@ from simlib.sim.policies import COMMS, POLICIES, PolicySpec
 __all__ = ["Scenario", "load_scenario", "scenario_from_dict", "scenario_names"]
 
 
+def _not_a_boolean(value: Any) -> Any:
+    """YAML reads ``true``/``yes``/``on`` as booleans; never let one pass for a number."""
+    if isinstance(value, bool):
+        raise PydanticCustomError(
+            "bool_not_number", "a boolean is not a number here; write the number itself"
+        )
+    return value
+
+
+_Int = Annotated[int, Field(strict=True)]  # strict: no booleans, no 2.0, no "2"
+_Float = Annotated[float, BeforeValidator(_not_a_boolean)]
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class _Stragglers(_Model):
     distribution: Literal[DISTRIBUTIONS] = "fixed"  # type: ignore[valid-type]
-    sigma: float = Field(0.0, ge=0)
-    probability: float = Field(0.0, ge=0, le=1)
-    slowdown: float = Field(1.0, ge=1)
+    sigma: _Float = Field(0.0, ge=0)
+    probability: _Float = Field(0.0, ge=0, le=1)
+    slowdown: _Float = Field(1.0, ge=1)
 
 
 class _Network(_Model):
-    worker_bandwidth_bytes_per_s: float = Field(math.inf, gt=0)
-    server_bandwidth_bytes_per_s: float | None = Field(None, gt=0)
-    latency_s: float = Field(0.0, ge=0)
+    worker_bandwidth_bytes_per_s: _Float = Field(math.inf, gt=0)
+    server_bandwidth_bytes_per_s: _Float | None = Field(None, gt=0)
+    latency_s: _Float = Field(0.0, ge=0)
 
 
 class _Cluster(_Model):
-    workers: int = Field(ge=1)
-    step_seconds: float | list[float] = 1.0
+    workers: _Int = Field(ge=1)
+    step_seconds: _Float | list[_Float] = 1.0
     stragglers: _Stragglers = _Stragglers()
-    servers: int = Field(1, ge=1)
-    model_bytes: float = Field(0.0, ge=0)
+    servers: _Int = Field(1, ge=1)
+    model_bytes: _Float = Field(0.0, ge=0)
     network: _Network = _Network()
 
 
 class _Policy(_Model):
     name: Literal[POLICIES] = "bsp"  # type: ignore[valid-type]
-    staleness: int = Field(0, ge=0)
-    local_steps: int = Field(1, ge=1)
-    backup_workers: int = Field(0, ge=0)
+    staleness: _Int = Field(0, ge=0)
+    local_steps: _Int = Field(1, ge=1)
+    backup_workers: _Int = Field(0, ge=0)
     comm: Literal[COMMS] | None = None  # type: ignore[valid-type]
     algorithm: Literal[ALLREDUCE_ALGORITHMS] = "ring"  # type: ignore[valid-type]
 
 
 class _Run(_Model):
-    steps: int | None = Field(None, ge=1)
-    until_s: float | None = Field(None, gt=0)
-    seed: int = Field(0, ge=0)
+    steps: _Int | None = Field(None, ge=1)
+    until_s: _Float | None = Field(None, gt=0)
+    seed: _Int = Field(0, ge=0)
 
 
 class _Scenario(_Model):
@@ -105,8 +119,30 @@ class Scenario:
         return {"steps": self.steps, "until_s": self.until_s, "seed": self.seed}
 
 
+def _field_path(loc: tuple) -> str:
+    """``cluster.step_seconds[1]`` from pydantic's location (leaving out its union-member tags)."""
+    path, model = "", _Scenario
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+            continue
+        fields = getattr(model, "model_fields", None)
+        if fields is None:
+            continue  # not a section: the tag of the union member tried, e.g. 'list[...]'
+        path += f".{part}" if path else part
+        model = fields[part].annotation if part in fields else None
+    return path
+
+
+def _wrong_member(error: dict) -> bool:
+    """An error of the union member that does not fit the input (a list for a number)."""
+    if error["type"] == "list_type":
+        return True
+    return error["type"] == "float_type" and isinstance(error.get("input"), list)
+
+
 def _describe(error: dict) -> str:
-    field = ".".join(str(part) for part in error["loc"])
+    field = _field_path(error["loc"])
     if error["type"] == "extra_forbidden":
         return f"field {field}: unknown field; remove it or check its spelling"
     if error["type"] == "missing":
@@ -138,12 +174,15 @@ def scenario_from_dict(data: Any, source: str = "scenario") -> Scenario:
     try:
         parsed = _Scenario.model_validate(data)
     except ValidationError as exc:
-        errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+        errors = sorted(
+            exc.errors(), key=lambda e: (e["type"] != "extra_forbidden", _wrong_member(e))
+        )
         first = errors[0]  # a misspelt field explains a missing one, so it comes first
         hint = _known_fields(first) if first["type"] == "extra_forbidden" else ""
         raise ConfigError(f"{source}: {_describe(first)}{hint}") from None
     if parsed.run.steps is not None and parsed.run.until_s is not None:
         raise ConfigError(f"{source}: field run: give steps or until_s, not both")
+    # The specs check the rest; their messages start with the field's name within its part.
     try:
         cluster = ClusterSpec(
             **{f: getattr(parsed.cluster, f) for f in ("workers", "servers", "model_bytes")},
@@ -151,9 +190,18 @@ def scenario_from_dict(data: Any, source: str = "scenario") -> Scenario:
             stragglers=StragglerSpec(**parsed.cluster.stragglers.model_dump()),
             network=NetworkSpec(**parsed.cluster.network.model_dump()),
         )
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: field cluster.{exc}") from None
+    try:
         policy = PolicySpec(**parsed.policy.model_dump())
     except ConfigError as exc:
-        raise ConfigError(f"{source}: {exc}") from None
+        raise ConfigError(f"{source}: field policy.{exc}") from None
+    if policy.name == "backup" and policy.backup_workers >= cluster.workers:
+        raise ConfigError(
+            f"{source}: field policy.backup_workers: value {policy.backup_workers}: must be less "
+            f"than cluster.workers ({cluster.workers}), since each round needs at least one "
+            f"gradient; use at most {cluster.workers - 1}"
+        )
     steps = parsed.run.steps
     if steps is None and parsed.run.until_s is None:
         steps = 100
@@ -179,7 +227,19 @@ def _read(name_or_path: str | Path) -> tuple[Any, str]:
     if path.suffix in (".yaml", ".yml") or path.exists():
         if not path.is_file():
             raise ConfigError(f"{path}: no such scenario file")
-        text, source = path.read_text(encoding="utf-8"), str(path)
+        source = str(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            bad = exc.object[exc.start : exc.start + 1]
+            raise ConfigError(
+                f"{source}: not UTF-8 text (byte {exc.start}: {bad!r}); "
+                "save the scenario as a UTF-8 YAML file"
+            ) from None
+        except OSError as exc:
+            raise ConfigError(
+                f"{source}: cannot read the scenario file ({exc.strerror or exc})"
+            ) from None
     elif str(name_or_path) in scenario_names():
         resource = resources.files("simlib.sim") / "scenarios" / f"{name_or_path}.yaml"
         text, source = resource.read_text(encoding="utf-8"), f"{name_or_path}.yaml"
