@@ -15,6 +15,8 @@ from simlib.sim import (
     NetworkSpec,
     PolicySpec,
     StragglerSpec,
+    blocked_seconds_per_worker,
+    makespan_seconds,
     simulate,
     staleness_histogram,
 )
@@ -79,6 +81,24 @@ def test_two_worker_bsp_with_communication_exact_trace():
     ]
     assert trace.updates["applied_s"].tolist() == [5.0, 5.0]
     assert trace.meta["events"] > 0
+
+
+def test_bsp_blocks_as_long_through_servers_as_through_an_all_reduce():
+    # Workers at 1, 1 and 3 s, 12 steps, free communication: every step lasts 3 s and the two
+    # fast workers wait 2 s of each, the last barrier included: 12 x 2 = 24 s on either path.
+    cluster = ClusterSpec(workers=3, step_seconds=[1.0, 1.0, 3.0])
+    for comm in ("ps", "allreduce"):
+        trace = simulate(cluster, PolicySpec("bsp", comm=comm), steps=12)
+        assert blocked_seconds_per_worker(trace) == [24.0, 24.0, 0.0], comm
+        assert makespan_seconds(trace) == 36.0
+    spans = simulate(cluster, PolicySpec("bsp"), steps=12).spans
+    blocked = sorted(
+        (s.actor, s.step, s.start_s, s.end_s) for s in spans.rows() if s.kind == "blocked"
+    )
+    # through servers a span is labelled with the step it waits to start; the last barrier's
+    # is step 12, from the end of the fast workers' last compute (34 s) to the round (36 s)
+    assert blocked[0] == (0, 1, 1.0, 3.0) and blocked[-1] == (1, 12, 34.0, 36.0)
+    assert len(blocked) == 2 * 12 and len(spans) == 3 * 12 + 2 * 12
 
 
 def test_backup_workers_drop_the_late_gradient():
@@ -175,6 +195,8 @@ def check_invariants(trace, cluster: ClusterSpec, policy: PolicySpec, steps: int
         for step, read_s in zip(u["step"], u["read_s"], strict=True):
             slowest = min(_clock_at(trace, v, read_s) for v in range(n))
             assert step - slowest <= bound
+    if policy.name == "ssp" or (policy.name == "bsp" and policy.comm == "ps"):
+        _check_gate_opens_on_time(trace, n, int(policy.bound))
     if policy.name == "asp":
         assert not (trace.spans["kind"] == trace.spans.code("kind", "blocked")).any()
     msgs = trace.messages
@@ -187,6 +209,28 @@ def check_invariants(trace, cluster: ClusterSpec, policy: PolicySpec, steps: int
             assert msgs["nbytes"][rows].sum() == pytest.approx(per_worker * cluster.model_bytes)
     assert (msgs["recv_s"] >= msgs["start_s"]).all() and (msgs["start_s"] >= msgs["send_s"]).all()
     _check_spans(trace)
+
+
+def _check_gate_opens_on_time(trace, n: int, bound: int) -> None:
+    """Each blocked span ends exactly when the slowest clock reaches its step - s, not later.
+
+    A worker's clock reaches c when its gradient of step c - 1 arrives (``applied_s``: on
+    arrival under SSP; BSP's round closes on the last arrival), so the gate for step k opens at
+    ``max_v applied_s(v, k - s - 1)``; and a span exists only if the worker had to wait.
+    """
+    u, spans = trace.updates, trace.spans
+    applied_at = {
+        (w, step): t
+        for w, step, t in zip(u["worker"].tolist(), u["step"].tolist(), u["applied_s"].tolist(),
+                              strict=True)
+    }  # fmt: skip
+    blocked = spans.where(spans["kind"] == spans.code("kind", "blocked"))
+    for start, end, step in zip(blocked["start_s"], blocked["end_s"], blocked["step"], strict=True):
+        needed = int(step) - bound  # the smallest clock this step may start at
+        assert needed >= 1, "blocked although the bound allowed it from the start"
+        opens = max(applied_at[(v, needed - 1)] for v in range(n))
+        assert end == opens, (step, end, opens)
+        assert start < opens
 
 
 def _check_spans(trace) -> None:
@@ -295,6 +339,8 @@ def test_fast_path_without_communication_is_exact():
         ({"steps": 0}, ["steps", "0"]),
         ({"steps": 3, "method": "fast"}, ["fast", "all-reduce"]),
         ({"steps": 3, "method": "quick"}, ["method", "'quick'"]),
+        # 2 workers at 1 s: at most 1e7 worker-steps is 5e6 s; 1e300 s would never end
+        ({"until_s": 1e300}, ["until_s 1e+300", "2e+300 worker-steps", "at most 5e+06 s"]),
     ],
 )
 def test_bad_runs_are_config_errors(kwargs, words):

@@ -55,7 +55,10 @@ def seconds_per_worker(trace: Trace, kind: str) -> list[float]:
 
 
 def blocked_seconds_per_worker(trace: Trace) -> list[float]:
-    """Seconds each worker was ready but held by the policy (barrier, bound, closed round)."""
+    """Seconds each worker was ready but held by the policy (barrier, bound, closed round).
+
+    A synchronous run counts its last barrier too, through servers as through an all-reduce.
+    """
     return seconds_per_worker(trace, "blocked")
 
 

@@ -10,9 +10,12 @@ push it to the k shards. The servers then apply it:
   for a round already closed is dropped.
 
 A worker's clock is its number of pushed iterations. SSP(s) lets a worker at clock c start only
-while ``c - min(clocks) <= s`` (Ho et al. 2013); BSP is s = 0; ASP never waits; a backup worker
-waits until the round it pushed to has closed. Pushes and pulls are messages split over the
-shards on a :class:`simlib.sim.network.ServerTier` each (max-min fair on every NIC).
+while ``c - min(clocks) <= s`` (Ho et al. 2013); BSP waits by the same rule with s = 0 (but it
+applies a step's gradients as one update, so unlike SSP(0) it has no staleness); ASP never
+waits; a backup worker waits until the round it pushed to has closed. Under BSP and backup
+workers a worker also waits for the last round to close (its ``blocked`` span has step =
+steps), as BSP over an all-reduce waits at its last barrier. Pushes and pulls are messages split
+over the shards on a :class:`simlib.sim.network.ServerTier` each (max-min fair on every NIC).
 """
 
 from __future__ import annotations
@@ -137,6 +140,13 @@ class _PSRun:
                 coflows.append((w, _PUSH, step, got, end, env.now))
             self.arrive(w, step, read_version, read_s, start, end)
             step += 1
+        if self.policy.name == "bsp" and (gate := self._gate(step)) is not None:
+            # The last barrier: a worker is done when the last round closes, so it waits for
+            # it like every round before (and like BSP over an all-reduce).
+            t0 = env.now
+            yield gate
+            if env.now > t0:
+                spans.append((w, _BLOCKED, step, t0, env.now))
 
     # -- the servers -----------------------------------------------------------------------
     def _apply_now(self, w, step, read_version, read_s, start, end) -> None:
