@@ -84,7 +84,10 @@ def test_reduce_scatter_and_all_gather():
         (lambda: allreduce_cost("recursive-doubling", 6, 1, 1), ["ranks=6", "4 or 8"]),
         (lambda: allreduce_cost("ring", 2.5, 1, 1), ["ranks", "2.5", "whole"]),
         (lambda: ps_cost(4, 0, 1, 1), ["servers", "0"]),
-        (lambda: pipeline_cost(4, 6, interleave=2, schedule="interleaved-1f1b"), ["multiple"]),
+        (
+            lambda: pipeline_cost(4, 6, interleave=2, schedule="interleaved-1f1b"),
+            ["multiple", "use 4 or 8"],
+        ),
         (lambda: pipeline_cost(4, 8, interleave=2), ["interleaved-1f1b"]),
         (lambda: zero_memory(10, 2, 4), ["stage", "4", "0, 1, 2, 3"]),
         (lambda: amdahl_speedup(1.5, 2), ["parallel_fraction", "1.5"]),
@@ -95,6 +98,13 @@ def test_bad_arguments_name_argument_value_and_fix(call, words):
         call()
     for word in words:
         assert word in str(info.value)
+
+
+def test_interleaved_microbatch_hint_names_each_multiple_once():
+    # m = 2 < p = 4: the only multiple of 4 to suggest is 4 (not "4 or 4").
+    with pytest.raises(ConfigError) as info:
+        pipeline_cost(4, 2, interleave=2, schedule="interleaved-1f1b")
+    assert str(info.value).endswith("(Megatron-LM's rule); use 4")
 
 
 def test_ps_cost_worker_and_server_bound():
@@ -115,6 +125,9 @@ def test_byteps_ends():
     assert byteps_seconds(n, n, m, b) == pytest.approx(m / b)
     assert byteps_seconds(n, 3 * n, m, b) == pytest.approx(m / b)
     assert byteps_seconds(n, 0, m, b) > byteps_seconds(n, 2, m, b) > byteps_seconds(n, 4, m, b)
+    # By hand, n = 4 and k = 2: 2 * 4 * 3 M / ((16 + 8 - 4) B) = 24 / 20 M/B = 1.2 M/B.
+    assert byteps_seconds(4, 2, 1e9, 1e9) == pytest.approx(1.2)
+    assert byteps_seconds(4, 2, 3e9, 1e10) == pytest.approx(1.2 * 0.3)
 
 
 @pytest.mark.parametrize(

@@ -115,9 +115,13 @@ def test_four_rank_ring_exact_trace():
         assert m.send_s == pytest.approx(g * step, abs=1e-15)
         assert m.start_s == pytest.approx(g * step + 1e-4, abs=1e-15)
         assert m.recv_s == pytest.approx((g + 1) * step, abs=1e-15)
-    spans = run.trace.spans
-    assert set(spans.rows().__next__().__dict__) >= {"actor", "kind"}
-    assert len(spans) == 24 and set(spans["kind"].tolist()) == {spans.code("kind", "communicate")}
+    spans = sorted(run.trace.spans.rows(), key=lambda s: (s.actor, s.start_s))
+    assert len(spans) == 24  # each rank waits on its own 6 chunk steps, back to back
+    for i, s in enumerate(spans):
+        rank, g = divmod(i, 6)
+        assert (s.actor, s.kind, s.step) == (rank, "communicate", -1)
+        assert s.start_s == pytest.approx(g * step, abs=1e-15)
+        assert s.end_s == pytest.approx((g + 1) * step, abs=1e-15)
 
 
 def test_tree_exact_trace_on_three_ranks():

@@ -19,6 +19,7 @@ MODULES = [
 def test_docstring_examples(name):
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0
+    assert result.attempted > 0, f"{name} has no docstring example to run"
 
 
 def test_closed_forms_import_neither_numpy_nor_simpy():

@@ -91,9 +91,11 @@ def _check(stages, microbatches, forward_s, backward_s, interleave, schedule):
             "use interleave=1 for gpipe and 1f1b"
         )
     if v > 1 and m % p:
+        lower, upper = m - m % p, m - m % p + p
+        use = f"{lower} or {upper}" if lower >= p else f"{upper}"
         raise ConfigError(
             f"microbatches={m} must be a multiple of stages={p} for the interleaved schedule "
-            f"(Megatron-LM's rule); use {max(p, m - m % p)} or {m - m % p + p}"
+            f"(Megatron-LM's rule); use {use}"
         )
     return p, m, v
 
