@@ -5,7 +5,9 @@
 - ``asp`` (asynchronous, Hogwild!-style, Recht et al. 2011): never wait; the server applies each
   gradient as it arrives.
 - ``ssp`` (stale synchronous, Ho et al. 2013): a worker whose clock (iterations completed) is c
-  may start its next iteration only while ``c - min(all clocks) <= s``. s = 0 waits like BSP.
+  may start its next iteration only while ``c - min(all clocks) <= s``. s = 0 keeps the clocks
+  in step like BSP, but the server still applies each gradient on arrival, so a gradient can
+  be up to N - 1 versions stale (BSP's are 0): the bound is on clocks, not on versions.
 - ``local-sgd`` (periodic averaging): H local steps on each worker's own replica, then an
   all-reduce averages the replicas.
 - ``backup`` (Chen et al. 2016): each round applies the first N - b gradients; the b late ones
