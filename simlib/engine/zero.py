@@ -323,8 +323,10 @@ def train_zero(
     """
     devices = request_devices(config.devices) if devices is None else list(devices)
     if len(devices) != config.devices:
-        raise ConfigError(f"config asks for {config.devices} devices but {len(devices)} were "
-                          f"given; pass {config.devices} devices or set devices={len(devices)}")  # fmt: skip
+        raise ConfigError(
+            f"config asks for {config.devices} devices but {len(devices)} were given; pass "
+            f"{config.devices} devices or set devices={len(devices)}"
+        )
     data, batches, host = setup(config)
     plan = zero_plan(config, devices, host)
     report, compiled, state = finish(config, plan, batches, data, progress=progress)
