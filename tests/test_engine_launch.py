@@ -77,20 +77,26 @@ def test_a_port_in_use_is_a_clear_error():
     assert f"port {port} is already in use" in lines[0] and "--port" in lines[0]
 
 
-def test_when_one_process_dies_the_other_is_stopped_in_bounded_time():
+def _start_long_launch(stdout) -> tuple[subprocess.Popen, list[int]]:
+    """Start a long two-process launch; return it and its two processes' pids."""
     env = dict(os.environ)
     env.pop("JAX_NUM_CPU_DEVICES", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "simlib", *LAUNCH, "--timeout", "120", "--", *LONG_RUN],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        stdout=stdout, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
+    pids: list[int] = []
+    deadline = time.monotonic() + 60
+    while len(pids) < 2 and time.monotonic() < deadline:
+        found = re.search(r"process \d started \(pid (\d+)\)", proc.stderr.readline())
+        if found:
+            pids.append(int(found.group(1)))
+    return proc, pids
+
+
+def test_when_one_process_dies_the_other_is_stopped_in_bounded_time():
+    proc, pids = _start_long_launch(subprocess.PIPE)
     try:
-        pids = []
-        deadline = time.monotonic() + 60
-        while len(pids) < 2 and time.monotonic() < deadline:
-            found = re.search(r"process \d started \(pid (\d+)\)", proc.stderr.readline())
-            if found:
-                pids.append(int(found.group(1)))
         assert len(pids) == 2
         time.sleep(6)  # let both join the job and start training
         assert proc.poll() is None, "the run ended before the test could kill a process"
@@ -162,19 +168,8 @@ def test_bad_launch_input_is_one_line_exit_2(args, message):
 
 def test_a_killed_launcher_leaves_no_process_behind():
     """SIGKILL gives the launcher no chance to clean up: the kernel's PDEATHSIG does it."""
-    env = dict(os.environ)
-    env.pop("JAX_NUM_CPU_DEVICES", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "simlib", *LAUNCH, "--timeout", "120", "--", *LONG_RUN],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
-    )  # fmt: skip
+    proc, pids = _start_long_launch(subprocess.DEVNULL)
     try:
-        pids = []
-        deadline = time.monotonic() + 60
-        while len(pids) < 2 and time.monotonic() < deadline:
-            found = re.search(r"process \d started \(pid (\d+)\)", proc.stderr.readline())
-            if found:
-                pids.append(int(found.group(1)))
         assert len(pids) == 2
         time.sleep(4)
         proc.kill()
