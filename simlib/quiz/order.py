@@ -1,0 +1,84 @@
+"""Keyed seeds and per-student option orders: what a student sees cannot be computed by another.
+
+Every per-student choice the course makes (a numeric variant's parameters, the order of a choice
+item's options, a paper's id) is derived from an HMAC-SHA256 keyed with the course secret
+(RFC 2104; :mod:`hmac`). Knowing every public input (bank, item, student names, attempt) but not
+the secret, nobody can compute another student's variant or option order; the teacher, who holds
+the secret, recomputes them all.
+
+Self-study (no student) keeps the authored order, so notebooks and the book read as written.
+
+An option order is a permutation ``order`` of the authored indices: the option shown at position
+``i`` (letter ``LETTERS[i]``) is authored option ``order[i]``.
+
+Example:
+    >>> order = option_order("sync-bsp", 4, student="ada", course="secret", attempt=0)
+    >>> sorted(order)
+    [0, 1, 2, 3]
+    >>> option_order("sync-bsp", 4, student=None, course="secret")
+    (0, 1, 2, 3)
+    >>> shown = to_shown("B", order)
+    >>> to_authored(shown, order)
+    'B'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Sequence
+
+import numpy as np
+
+from simlib.quiz.schema import LETTERS
+
+__all__ = [
+    "keyed_digest",
+    "keyed_seed",
+    "option_order",
+    "paper_id",
+    "to_authored",
+    "to_shown",
+]
+
+_SEP = "\x1f"
+
+
+def keyed_digest(secret: str, *parts: object) -> bytes:
+    """HMAC-SHA256 of ``parts`` (joined by an ASCII unit separator) under the key ``secret``."""
+    message = _SEP.join(str(p) for p in parts).encode("utf-8")
+    return hmac.new(str(secret).encode("utf-8"), message, hashlib.sha256).digest()
+
+
+def keyed_seed(secret: str, *parts: object) -> int:
+    """A 64-bit seed for ``numpy.random.default_rng`` from the keyed digest of ``parts``."""
+    return int.from_bytes(keyed_digest(secret, *parts)[:8], "little")
+
+
+def paper_id(secret: str, bank: str, student: str, attempt: int) -> str:
+    """A paper's public id: 16 hex digits that identify it to the teacher and reveal no secret."""
+    return keyed_digest(secret, "paper", bank, student, int(attempt)).hex()[:16]
+
+
+def option_order(
+    item_id: str, n_options: int, *, student: str | None, course: str, attempt: int = 0
+) -> tuple[int, ...]:
+    """The order in which ``student`` sees the ``n_options`` options of ``item_id``.
+
+    Without a student (self-study) the authored order. Otherwise a permutation drawn from the
+    keyed seed of (``"options"``, student, item, attempt) under the course secret.
+    """
+    if student is None:
+        return tuple(range(n_options))
+    rng = np.random.default_rng(keyed_seed(course, "options", student, item_id, int(attempt)))
+    return tuple(int(i) for i in rng.permutation(n_options))
+
+
+def to_authored(shown_letter: str, order: Sequence[int]) -> str:
+    """The authored letter of the option a student saw under ``shown_letter``."""
+    return LETTERS[order[LETTERS.index(shown_letter)]]
+
+
+def to_shown(authored_letter: str, order: Sequence[int]) -> str:
+    """The letter under which a student sees the authored option ``authored_letter``."""
+    return LETTERS[list(order).index(LETTERS.index(authored_letter))]

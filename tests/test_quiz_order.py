@@ -1,0 +1,47 @@
+"""Keyed seeds and option orders: deterministic, secret-dependent, and invertible."""
+
+from __future__ import annotations
+
+import doctest
+
+import simlib.quiz.order as order_module
+from simlib.quiz.order import keyed_seed, option_order, paper_id, to_authored, to_shown
+from simlib.quiz.schema import LETTERS
+
+
+def test_docstring_examples_run():
+    result = doctest.testmod(order_module)
+    assert result.attempted > 0 and result.failed == 0
+
+
+def test_order_is_a_permutation_and_round_trips():
+    for n in range(2, 9):
+        order = option_order("item", n, student="ada", course="k", attempt=1)
+        assert sorted(order) == list(range(n))
+        for letter in LETTERS[:n]:
+            assert to_authored(to_shown(letter, order), order) == letter
+
+
+def test_self_study_keeps_authored_order():
+    assert option_order("item", 5, student=None, course="k") == (0, 1, 2, 3, 4)
+
+
+def test_secret_changes_the_order_and_the_seed():
+    orders_a = [option_order(f"i{j}", 5, student="ada", course="a") for j in range(40)]
+    orders_b = [option_order(f"i{j}", 5, student="ada", course="b") for j in range(40)]
+    assert sum(a != b for a, b in zip(orders_a, orders_b, strict=True)) >= 30
+    assert keyed_seed("a", "x") != keyed_seed("b", "x")
+    assert keyed_seed("a", "x") == keyed_seed("a", "x")
+
+
+def test_students_see_different_orders():
+    ada = [option_order(f"i{j}", 4, student="ada", course="k") for j in range(50)]
+    bob = [option_order(f"i{j}", 4, student="bob", course="k") for j in range(50)]
+    # Two random permutations of 4 agree with probability 1/24.
+    assert sum(a != b for a, b in zip(ada, bob, strict=True)) >= 40
+
+
+def test_paper_id_hides_the_secret():
+    pid = paper_id("TOPSECRET", "basics", "ada", 0)
+    assert len(pid) == 16 and "TOPSECRET" not in pid
+    assert pid != paper_id("TOPSECRET", "basics", "ada", 1)
