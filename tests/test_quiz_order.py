@@ -45,3 +45,29 @@ def test_paper_id_hides_the_secret():
     pid = paper_id("TOPSECRET", "basics", "ada", 0)
     assert len(pid) == 16 and "TOPSECRET" not in pid
     assert pid != paper_id("TOPSECRET", "basics", "ada", 1)
+
+
+def test_presented_view_grades_like_the_authored_item():
+    from simlib.quiz.bank import bank_names, load_bank
+    from simlib.quiz.grading import grade_answer
+    from simlib.quiz.order import presented
+    from simlib.quiz.schema import MultipleChoice, SingleChoice
+
+    moved = 0
+    for name in bank_names():
+        for item in load_bank(name).items:
+            if not isinstance(item, SingleChoice | MultipleChoice):
+                assert presented(item, student="ada", course="k") is item
+                continue
+            view = presented(item, student="ada", course="k")
+            order = option_order(item.id, len(item.options), student="ada", course="k")
+            moved += view.options != item.options
+            for shown in LETTERS[: len(item.options)]:
+                # The option a student picks under a shown letter is graded as that option.
+                authored = to_authored(shown, order)
+                got = grade_answer(view, [shown] if isinstance(item, MultipleChoice) else shown)
+                ref = grade_answer(
+                    item, [authored] if isinstance(item, MultipleChoice) else authored
+                )
+                assert got.score == ref.score
+    assert moved >= 20

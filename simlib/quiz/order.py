@@ -20,6 +20,15 @@ Example:
     >>> shown = to_shown("B", order)
     >>> to_authored(shown, order)
     'B'
+
+A student's view of an item is the item with its options, key and per-option feedback moved to
+the letters that student sees; grading that view with the shown letters is grading the student:
+
+    >>> from simlib.quiz.bank import load_bank
+    >>> item = load_bank("basics").item("basics-goal")
+    >>> view = presented(item, student="ada", course="secret")
+    >>> view.options[LETTERS.index(view.answer)] == item.options[LETTERS.index(item.answer)]
+    True
 """
 
 from __future__ import annotations
@@ -30,13 +39,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from simlib.quiz.schema import LETTERS
+from simlib.quiz.schema import LETTERS, MultipleChoice, SingleChoice
 
 __all__ = [
     "keyed_digest",
     "keyed_seed",
     "option_order",
     "paper_id",
+    "presented",
     "to_authored",
     "to_shown",
 ]
@@ -82,3 +92,27 @@ def to_authored(shown_letter: str, order: Sequence[int]) -> str:
 def to_shown(authored_letter: str, order: Sequence[int]) -> str:
     """The letter under which a student sees the authored option ``authored_letter``."""
     return LETTERS[list(order).index(LETTERS.index(authored_letter))]
+
+
+def presented(item, *, student: str | None, course: str, attempt: int = 0):
+    """The item as ``student`` sees it: options, key and feedback under the shown letters.
+
+    Items without options, and every item in self-study (``student=None``), come back unchanged.
+    Option texts and feedback must not refer to other options by letter (banks are checked).
+    """
+    if not isinstance(item, SingleChoice | MultipleChoice) or student is None:
+        return item
+    order = option_order(
+        item.id, len(item.options), student=student, course=course, attempt=attempt
+    )
+    if isinstance(item, SingleChoice):
+        answer = to_shown(item.answer, order)
+    else:
+        answer = tuple(sorted(to_shown(a, order) for a in item.answer))
+    return item.model_copy(
+        update={
+            "options": tuple(item.options[i] for i in order),
+            "answer": answer,
+            "feedback": {to_shown(k, order): v for k, v in item.feedback.items()},
+        }
+    )
