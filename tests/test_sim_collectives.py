@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from simlib.errors import ConfigError
 from simlib.sim import (
     ClusterSpec,
     NetworkSpec,
@@ -132,11 +133,23 @@ def test_tree_exact_trace_on_three_ranks():
     assert run.cost.seconds == 4.0
 
 
-@pytest.mark.parametrize("algorithm", ["ring", "tree", "recursive-doubling", "halving-doubling"])
-@pytest.mark.parametrize("p", [1, 2, 4, 8, 5])
+_POWER_OF_TWO_ONLY = ("recursive-doubling", "halving-doubling")
+_CASES = [
+    (algorithm, p)
+    for algorithm in ("ring", "tree", *_POWER_OF_TWO_ONLY)
+    for p in (1, 2, 4, 8, 5)
+    if not (algorithm in _POWER_OF_TWO_ONLY and p & (p - 1))
+]
+
+
+@pytest.mark.parametrize("algorithm", _POWER_OF_TWO_ONLY)
+def test_power_of_two_algorithms_refuse_other_rank_counts(algorithm):
+    with pytest.raises(ConfigError, match="ranks=5 is not a power of two"):
+        run_collective("all-reduce", 5, 8e6, 1e9, 0.0, 0.0, algorithm)
+
+
+@pytest.mark.parametrize(("algorithm", "p"), _CASES)
 def test_chunks_sent_per_rank_match_bytes_sent_by_rank(algorithm, p):
-    if algorithm in ("recursive-doubling", "halving-doubling") and p & (p - 1):
-        pytest.skip("power-of-two algorithms")
     run = run_collective("all-reduce", p, 8e6, 1e9, 0.0, 0.0, algorithm)
     msgs = run.trace.messages
     for rank, expected in enumerate(bytes_sent_by_rank(algorithm, p, 8e6)):
