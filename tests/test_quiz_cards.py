@@ -107,3 +107,32 @@ def test_anki_export_has_every_card_with_stable_ids(tmp_path):
     assert guids[0] == guids[1]
     fronts = {f.split("\x1f")[0] for _, f in rows}
     assert "What is distributed training?" in fronts
+
+
+def _anki_notes(path, where):
+    with zipfile.ZipFile(path) as z:
+        z.extract("collection.anki2", where)
+    with sqlite3.connect(where / "collection.anki2") as db:
+        return db.execute("select guid, mod, flds from notes order by guid").fetchall()
+
+
+def test_anki_edited_deck_is_newer_and_apostrophes_stay_searchable(tmp_path):
+    from simlib.quiz import parse_deck
+
+    text = (
+        "kind: deck\nname: t\ntitle: T\ncards:\n"
+        "  - id: one\n    front: \"Why don't we <sync>?\"\n    back: It's slower.\n"
+    )
+    old = _anki_notes(
+        export_anki(parse_deck(text), tmp_path / "a.apkg", modified_s=1_700_000_000),
+        tmp_path / "a",
+    )
+    edited = text.replace("slower", "much slower")
+    new = _anki_notes(
+        export_anki(parse_deck(edited), tmp_path / "b.apkg", modified_s=1_700_000_100),
+        tmp_path / "b",
+    )
+    assert old[0][0] == new[0][0]  # same guid: Anki updates the note it has ...
+    assert new[0][1] > old[0][1]  # ... because the edited one is newer
+    front, back = new[0][2].split("\x1f")
+    assert front == "Why don't we &lt;sync&gt;?" and back == "It's much slower."

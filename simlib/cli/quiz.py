@@ -115,7 +115,7 @@ def _item_row(item) -> dict:
 def run_list(args) -> int:
     from simlib.quiz import bank_names, load_bank
 
-    names = [args.bank] if args.bank else bank_names()
+    names = [args.bank] if args.bank else bank_names(required=True)
     banks = [load_bank(n) for n in names]
     result = {
         "banks": [
@@ -237,7 +237,7 @@ def run_check(args) -> int:
     from simlib.quiz import bank_names, deck_names, load_bank, load_deck
     from simlib.quiz.variants import make_variant
 
-    names = [args.bank] if args.bank else bank_names()
+    names = [args.bank] if args.bank else bank_names(required=True)
     rows = []
     for name in names:
         bank = load_bank(name)
@@ -247,7 +247,9 @@ def run_check(args) -> int:
                 make_variant(item, f"check-{s}")
         rows.append({"bank": bank.topic, "items": len(bank.items), "numeric": len(numeric)})
     decks = (
-        [] if args.bank else [{"deck": d, "cards": len(load_deck(d).cards)} for d in deck_names()]
+        []
+        if args.bank
+        else [{"deck": d, "cards": len(load_deck(d).cards)} for d in deck_names(required=True)]
     )
     result = {"banks": rows, "decks": decks, "ok": True}
     emit(
@@ -265,7 +267,8 @@ def run_cards_list(args) -> int:
     from simlib.quiz import ReviewState, deck_names, load_deck
 
     decks = [
-        {"title": load_deck(n).title, **ReviewState(load_deck(n)).stats()} for n in deck_names()
+        {"title": load_deck(n).title, **ReviewState(load_deck(n)).stats()}
+        for n in deck_names(required=True)
     ]
     emit(
         {"decks": decks},
@@ -298,9 +301,10 @@ def run_cards_review(args) -> int:
 
 def run_cards_export(args) -> int:
     from simlib.quiz import export_anki, load_deck
+    from simlib.quiz.bank import deck_file
 
     deck = load_deck(args.deck)
-    path = export_anki(deck, args.anki)
+    path = export_anki(deck, args.anki, modified_s=deck_file(args.deck).stat().st_mtime)
     result = {"deck": deck.name, "cards": len(deck.cards), "out": str(path)}
     emit(result, args.json, lambda r: f"wrote {r['out']}: {r['cards']} cards from deck {r['deck']}")
     return 0

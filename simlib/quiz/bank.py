@@ -29,6 +29,7 @@ from simlib.quiz.schema import Bank, Deck
 
 __all__ = [
     "bank_names",
+    "deck_file",
     "deck_names",
     "load_bank",
     "load_deck",
@@ -46,19 +47,47 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def quiz_dir() -> Path:
-    """The folder holding banks and decks: ``$SIMLIB_QUIZ_DIR`` or the repository's ``quizzes/``."""
+    """The folder holding banks and decks.
+
+    ``$SIMLIB_QUIZ_DIR`` when set; else the banks an installed wheel carries (``simlib/banks``);
+    else the repository's ``quizzes/`` (a checkout or an editable install).
+    """
     env = os.environ.get("SIMLIB_QUIZ_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "quizzes"
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve().parents[1]
+    for candidate in (here / "banks", here.parent / "quizzes"):
+        if candidate.is_dir():
+            return candidate
+    raise BankError(
+        f"no quiz banks found: neither {here / 'banks'} nor {here.parent / 'quizzes'} exists; "
+        "reinstall simlib-course or set SIMLIB_QUIZ_DIR to a folder of banks"
+    )
 
 
-def bank_names() -> list[str]:
-    """Topics of the banks in :func:`quiz_dir`, sorted."""
-    return sorted(p.stem for p in quiz_dir().glob("*.yaml") if not p.stem.startswith("cards_"))
+def _none_found(what: str, folder: Path) -> BankError:
+    return BankError(
+        f"no {what} found in {folder}; point SIMLIB_QUIZ_DIR at a folder of banks "
+        "(topic.yaml, cards_name.yaml) or reinstall simlib-course"
+    )
 
 
-def deck_names() -> list[str]:
+def bank_names(*, required: bool = False) -> list[str]:
+    """Topics of the banks in :func:`quiz_dir`, sorted; ``required``: none is an error."""
+    folder = quiz_dir()
+    names = sorted(p.stem for p in folder.glob("*.yaml") if not p.stem.startswith("cards_"))
+    if required and not names:
+        raise _none_found("quiz banks", folder)
+    return names
+
+
+def deck_names(*, required: bool = False) -> list[str]:
     """Names of the flashcard decks in :func:`quiz_dir`, sorted (without ``cards_``)."""
-    return sorted(p.stem[len("cards_") :] for p in quiz_dir().glob("cards_*.yaml"))
+    folder = quiz_dir()
+    names = sorted(p.stem[len("cards_") :] for p in folder.glob("cards_*.yaml"))
+    if required and not names:
+        raise _none_found("flashcard decks", folder)
+    return names
 
 
 def _path(name: str | os.PathLike, prefix: str, what: str, names: list[str]) -> Path:
@@ -210,6 +239,11 @@ def load_bank(name: str | os.PathLike) -> Bank:
     return _load(_path(name, "", "bank", bank_names()), parse_bank)
 
 
+def deck_file(name: str | os.PathLike) -> Path:
+    """The file of the flashcard deck named ``name`` (``cards_<name>.yaml`` or a path)."""
+    return _path(name, "cards_", "deck", deck_names())
+
+
 def load_deck(name: str | os.PathLike) -> Deck:
     """The flashcard deck named ``name`` (``cards_<name>.yaml`` or a path), validated."""
-    return _load(_path(name, "cards_", "deck", deck_names()), parse_deck)
+    return _load(deck_file(name), parse_deck)

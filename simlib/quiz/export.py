@@ -1,8 +1,11 @@
 """Export a flashcard deck to Anki (``.apkg``, via ``genanki``).
 
 Model, deck and note ids come from SHA-256 hashes of the deck and card ids, so exporting again
-updates the same notes in Anki instead of duplicating them. The file is written to a temporary
-name and moved into place.
+updates the same notes in Anki instead of duplicating them. Anki replaces a note on import only
+when the incoming note is newer, so the notes' modification time is the deck file's (the CLI
+passes it): an edited deck reaches learners, an unchanged one exports byte for byte the same.
+Fields are HTML, escaped without touching quotes, so Anki's search finds "don't". The file is
+written to a temporary name and moved into place.
 
 Example:
     >>> from simlib.quiz.bank import load_deck
@@ -15,6 +18,7 @@ import hashlib
 import html
 import os
 import tempfile
+import time
 from pathlib import Path
 
 from simlib.quiz.errors import QuizError
@@ -47,8 +51,12 @@ def _model(genanki):
     )
 
 
-def export_anki(deck: Deck, path: str | os.PathLike) -> Path:
-    """Write ``deck`` as an Anki package to ``path``; return the path."""
+def export_anki(deck: Deck, path: str | os.PathLike, *, modified_s: float | None = None) -> Path:
+    """Write ``deck`` as an Anki package to ``path``; return the path.
+
+    ``modified_s`` (Unix seconds) stamps every note; Anki updates a note it already has only
+    when this is newer than its copy. Default: now.
+    """
     import genanki
 
     model = _model(genanki)
@@ -56,7 +64,7 @@ def export_anki(deck: Deck, path: str | os.PathLike) -> Path:
     for card in deck.cards:
         note = genanki.Note(
             model=model,
-            fields=[html.escape(card.front), html.escape(card.back)],
+            fields=[html.escape(card.front, quote=False), html.escape(card.back, quote=False)],
             tags=[t.replace(" ", "_") for t in card.tags],
             guid=genanki.guid_for("simlib", deck.name, card.id),
         )
@@ -66,9 +74,8 @@ def export_anki(deck: Deck, path: str | os.PathLike) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     try:
-        genanki.Package(anki_deck).write_to_file(
-            tmp, timestamp=1_600_000_000 + _stable_id(deck.name) % 10**8
-        )
+        stamp = time.time() if modified_s is None else float(modified_s)
+        genanki.Package(anki_deck).write_to_file(tmp, timestamp=stamp)
         os.replace(tmp, target)
     except OSError as exc:
         raise QuizError(f"cannot write {target} ({exc.strerror}); check the folder") from None
