@@ -20,3 +20,15 @@ def test_a_reader_that_stops_early_gets_no_traceback():
     proc = subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=60)
     assert proc.stdout.count("\n") == 1
     assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
+
+
+def test_bare_simlib_prints_the_help_and_version_names_the_release():
+    from importlib.metadata import version
+
+    bare = subprocess.run([sys.executable, "-m", "simlib"], capture_output=True, text=True,
+                          timeout=60)  # fmt: skip
+    assert bare.returncode == 0 and bare.stdout.startswith("usage: simlib")
+    assert "simulate" in bare.stdout and bare.stderr == ""
+    ver = subprocess.run([sys.executable, "-m", "simlib", "--version"], capture_output=True,
+                         text=True, timeout=60)  # fmt: skip
+    assert ver.returncode == 0 and ver.stdout.strip() == f"simlib {version('simlib-course')}"

@@ -43,6 +43,14 @@ def test_installed_wheel_carries_every_bank_and_deck(tmp_path):
         zf.extractall(tmp_path / "site")
     shipped = sorted(p.name for p in (ROOT / "quizzes").glob("*.yaml"))
     assert sorted(Path(n).name for n in names if n.startswith("simlib/banks/")) == shipped
+    # ... and the scenarios and the data set, which live inside the package.
+    for folder in ("simlib/sim/scenarios", "simlib/engine/datasets"):
+        files = sorted(
+            p.relative_to(ROOT).as_posix()
+            for p in (ROOT / folder).iterdir()
+            if p.is_file() and p.suffix != ".pyc"
+        )
+        assert files and set(files) <= set(names), (folder, files)
 
     env = {k: v for k, v in os.environ.items() if k not in ("SIMLIB_QUIZ_DIR", "PYTHONPATH")}
     env["PYTHONPATH"] = str(tmp_path / "site")
