@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sys
 
+from simlib.cli import quiz_classroom as classroom
 from simlib.cli.output import add_json_flag, emit, positive_int
 
 
@@ -77,6 +78,7 @@ def _register_quiz(sub) -> None:
     )
     add_json_flag(p)
     p.set_defaults(handler=run_check)
+    classroom.register(cmds)
 
 
 def _register_cards(sub) -> None:

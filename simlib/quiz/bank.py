@@ -29,6 +29,7 @@ from simlib.quiz.schema import Bank, Deck
 
 __all__ = [
     "bank_names",
+    "bank_file",
     "deck_file",
     "deck_names",
     "load_bank",
@@ -236,7 +237,12 @@ def _load(path: Path, parse) -> Any:
 
 def load_bank(name: str | os.PathLike) -> Bank:
     """The bank named ``name`` (a topic under :func:`quiz_dir`, or a path), validated."""
-    return _load(_path(name, "", "bank", bank_names()), parse_bank)
+    return _load(bank_file(name), parse_bank)
+
+
+def bank_file(name: str | os.PathLike) -> Path:
+    """The file of the bank named ``name`` (a topic under :func:`quiz_dir`, or a path)."""
+    return _path(name, "", "bank", bank_names())
 
 
 def deck_file(name: str | os.PathLike) -> Path:
