@@ -7,7 +7,9 @@ enormously), and nesting deeper than ``MAX_DEPTH`` are refused. Every problem is
 field and the fix.
 
 Banks are ``quizzes/<topic>.yaml``; decks are ``quizzes/cards_<name>.yaml``. A name or a path
-may be given. ``SIMLIB_QUIZ_DIR`` points elsewhere (tests, courses of your own).
+may be given. A folder of your own (an exam bank kept out of the repository) is named by the
+``bank_dir`` argument (``--bank-dir`` on the command line), else by ``$SIMLIB_QUIZ_DIR``; a folder
+that does not exist is a :class:`~simlib.quiz.errors.BankError` naming it, never an empty list.
 
 Example:
     >>> bank = load_bank("basics")
@@ -45,31 +47,55 @@ _CACHE: dict[tuple[str, str, int, int], Any] = {}
 M = TypeVar("M", bound=BaseModel)
 
 
-def quiz_dir() -> Path:
-    """The folder holding banks and decks: ``$SIMLIB_QUIZ_DIR`` or the repository's ``quizzes/``."""
-    env = os.environ.get("SIMLIB_QUIZ_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "quizzes"
+BankDir = str | os.PathLike | None
 
 
-def bank_names() -> list[str]:
+def quiz_dir(bank_dir: BankDir = None) -> Path:
+    """The folder holding banks and decks: ``bank_dir``, else ``$SIMLIB_QUIZ_DIR``, else the
+    repository's ``quizzes/``. A given folder that is not one raises :class:`BankError`."""
+    if bank_dir is not None and os.fspath(bank_dir) != "":
+        where, label = Path(os.fspath(bank_dir)).expanduser(), "--bank-dir"
+    elif os.environ.get("SIMLIB_QUIZ_DIR"):
+        where, label = Path(os.environ["SIMLIB_QUIZ_DIR"]).expanduser(), "SIMLIB_QUIZ_DIR"
+    else:
+        return Path(__file__).resolve().parents[2] / "quizzes"
+    try:
+        is_dir = where.is_dir()
+    except (OSError, ValueError):
+        is_dir = False
+    if not is_dir:
+        raise BankError(
+            f"{label} {os.fspath(where)!r} is not a folder; give the folder that holds the "
+            "bank .yaml files"
+        )
+    return where
+
+
+def bank_names(bank_dir: BankDir = None) -> list[str]:
     """Topics of the banks in :func:`quiz_dir`, sorted."""
-    return sorted(p.stem for p in quiz_dir().glob("*.yaml") if not p.stem.startswith("cards_"))
+    folder = quiz_dir(bank_dir)
+    return sorted(p.stem for p in folder.glob("*.yaml") if not p.stem.startswith("cards_"))
 
 
-def deck_names() -> list[str]:
+def deck_names(bank_dir: BankDir = None) -> list[str]:
     """Names of the flashcard decks in :func:`quiz_dir`, sorted (without ``cards_``)."""
-    return sorted(p.stem[len("cards_") :] for p in quiz_dir().glob("cards_*.yaml"))
+    return sorted(p.stem[len("cards_") :] for p in quiz_dir(bank_dir).glob("cards_*.yaml"))
 
 
-def _path(name: str | os.PathLike, prefix: str, what: str, names: list[str]) -> Path:
+def _path(name: str | os.PathLike, prefix: str, what: str, names, bank_dir: BankDir = None) -> Path:
     text = os.fspath(name)
     if text.endswith((".yaml", ".yml")) or os.sep in text or "/" in text:
         path = Path(text)
     else:
-        path = quiz_dir() / f"{prefix}{text.removeprefix(prefix)}.yaml"
-    if not path.is_file():
+        path = quiz_dir(bank_dir) / f"{prefix}{text.removeprefix(prefix)}.yaml"
+    try:
+        found = path.is_file()
+    except (OSError, ValueError):
+        found = False
+    if not found:
         raise BankError(
-            f"{what} {text!r} not found at {path}; use one of {names} or a path to a .yaml file"
+            f"{what} {text!r} not found at {path}; use one of {names(bank_dir)} or a path to "
+            "a .yaml file"
         )
     return path
 
@@ -205,11 +231,11 @@ def _load(path: Path, parse) -> Any:
     return _CACHE[key]
 
 
-def load_bank(name: str | os.PathLike) -> Bank:
+def load_bank(name: str | os.PathLike, *, bank_dir: BankDir = None) -> Bank:
     """The bank named ``name`` (a topic under :func:`quiz_dir`, or a path), validated."""
-    return _load(_path(name, "", "bank", bank_names()), parse_bank)
+    return _load(_path(name, "", "bank", bank_names, bank_dir), parse_bank)
 
 
-def load_deck(name: str | os.PathLike) -> Deck:
+def load_deck(name: str | os.PathLike, *, bank_dir: BankDir = None) -> Deck:
     """The flashcard deck named ``name`` (``cards_<name>.yaml`` or a path), validated."""
-    return _load(_path(name, "cards_", "deck", deck_names()), parse_deck)
+    return _load(_path(name, "cards_", "deck", deck_names, bank_dir), parse_deck)

@@ -47,6 +47,7 @@ __all__ = [
     "option_order",
     "paper_id",
     "presented",
+    "reorder",
     "to_authored",
     "to_shown",
 ]
@@ -105,6 +106,12 @@ def presented(item, *, student: str | None, course: str, attempt: int = 0):
     order = option_order(
         item.id, len(item.options), student=student, course=course, attempt=attempt
     )
+    return reorder(item, order)
+
+
+def reorder(item, order: Sequence[int]):
+    """The choice ``item`` with option ``order[i]`` shown at position ``i`` (key and feedback
+    follow their options); :func:`presented` with an order already computed."""
     if isinstance(item, SingleChoice):
         answer = to_shown(item.answer, order)
     else:
