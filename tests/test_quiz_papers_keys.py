@@ -581,3 +581,24 @@ def test_shipped_banks_strategy_figures_are_at_most_35_percent(capsys):
     assert not unfair, unfair
     code, out, err = cli(capsys, ["quiz", "check", "--students", "2"])
     assert code == 0, err
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "simlib.quiz.key",
+        "simlib.quiz.fairness",
+        "simlib.quiz.paper",
+        "simlib.quiz.grading",
+        "simlib.quiz.variants",
+        "simlib.quiz.bank",
+        "simlib.quiz.submissions",
+        "simlib.quiz.gradebook",
+    ],
+)
+def test_docstring_examples_run(name):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(name))
+    assert result.failed == 0 and result.attempted > 0
