@@ -602,3 +602,19 @@ def test_docstring_examples_run(name):
 
     result = doctest.testmod(importlib.import_module(name))
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_the_secret_can_come_from_the_environment(tmp_path, capsys, monkeypatch):
+    code, _, err = cli(capsys, ["quiz", "key", "zero", "--student", "ada", "--out", "k.csv"])
+    assert code == 2 and "--course" in err and len(err.strip().splitlines()) == 1
+    flag, env = tmp_path / "flag.json", tmp_path / "env.json"
+    cli_json(capsys, ["quiz", "paper", "zero", "--student", "ada", "--course", SECRET]
+             + ["--out", str(flag)])  # fmt: skip
+    monkeypatch.setenv("SIMLIB_COURSE_SECRET", SECRET)
+    code, out, err = cli(capsys, ["quiz", "paper", "zero", "--student", "ada", "--out", str(env)])
+    assert code == 0 and "warning" not in err
+    assert flag.read_bytes() == env.read_bytes()
+    monkeypatch.delenv("SIMLIB_COURSE_SECRET")
+    code, out, err = cli(capsys, ["quiz", "paper", "zero", "--student", "ada", "--out", str(env)])
+    assert code == 0 and "warning: no --course secret" in err
+    assert json.loads(env.read_text())["paper_id"] != json.loads(flag.read_text())["paper_id"]
