@@ -314,6 +314,9 @@ def test_key_for_a_roster_csv_and_json(tmp_path, capsys):
         elif isinstance(item, MultipleChoice):
             view = presented(item, student=student, course=SECRET)
             assert row["answer"].split(",") == list(view.answer)
+        elif isinstance(item, ConceptItem):
+            assert row["answer"].split(" | ") == [c.name for c in item.concepts]
+            assert row["answer_text"] == item.model_answer
         elif isinstance(item, NumericItem):
             key = make_variant(item, student, course=SECRET).key
             assert float(row["answer"]) == pytest.approx(key, rel=1e-9)

@@ -211,24 +211,29 @@ def answer_key(
     return rows
 
 
-def _cell(value) -> str:
+def _cell(value, sep: str = ",") -> str:
     if value is None:
         return ""
     if isinstance(value, list):
-        return ",".join(value)
+        return sep.join(value)
     if isinstance(value, float):
         return f"{value:.10g}"
     return str(value)
 
 
 def key_csv(rows: Sequence[KeyRow]) -> str:
-    """The key as CSV, one row per (student, item), columns :data:`KEY_COLUMNS`."""
+    """The key as CSV, one row per (student, item), columns :data:`KEY_COLUMNS`.
+
+    Letters of a multiple-choice key are joined by commas (``A,C``, as a submission may write
+    them); the concepts of a free-text item, whose names hold commas, by `` | ``.
+    """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(KEY_COLUMNS)
     for row in rows:
         data = asdict(row)
-        writer.writerow([_cell(data[c]) for c in KEY_COLUMNS])
+        sep = " | " if row.type == "concepts" else ","
+        writer.writerow([_cell(data[c], sep) for c in KEY_COLUMNS])
     return out.getvalue()
 
 
