@@ -371,6 +371,7 @@ def test_key_bad_inputs_are_one_line_exit_2(tmp_path, capsys):
         (["--roster", str(tmp_path / "none.csv"), "--out", "k.csv"], "cannot be read"),
         (["--student", "ada", "--out", str(tmp_path / "k.txt")], "as .csv or .json"),
         (["--student", "not an id", "--out", str(tmp_path / "k.csv")], "is not a student id"),
+        (["--student", "ada", "--attempt", "-1", "--out", "k.csv"], "is not an attempt number"),
     ]
     for extra, message in cases:
         code, out, err = cli(capsys, ["quiz", "key", "zero", "--course", SECRET, *extra])
@@ -608,6 +609,10 @@ def test_docstring_examples_run(name):
 
 
 def test_the_secret_can_come_from_the_environment(tmp_path, capsys, monkeypatch):
+    from simlib.cli.quiz import PUBLIC_COURSE
+    from simlib.quiz.variants import DEFAULT_COURSE
+
+    assert PUBLIC_COURSE == DEFAULT_COURSE
     code, _, err = cli(capsys, ["quiz", "key", "zero", "--student", "ada", "--out", "k.csv"])
     assert code == 2 and "--course" in err and len(err.strip().splitlines()) == 1
     flag, env = tmp_path / "flag.json", tmp_path / "env.json"

@@ -8,12 +8,12 @@
   grade the same-letter and longest-option strategies (fails, exit 1, over 35%).
 - ``simlib quiz key BANK --course SECRET (--student ID | --roster roster.csv) --out key.csv``:
   the teacher's answer key, per student (letters in that student's order).
+- ``simlib cards list``, ``simlib cards review DECK``,
+  ``simlib cards export DECK --anki deck.apkg``.
 
 Every quiz command takes ``--bank-dir DIR`` (else ``$SIMLIB_QUIZ_DIR``) to read banks kept
 outside the repository. ``--course`` is the course secret; its default is
 ``$SIMLIB_COURSE_SECRET``, else the public name ``simlib`` (fine for practice, not for marks).
-- ``simlib cards list``, ``simlib cards review DECK``,
-  ``simlib cards export DECK --anki deck.apkg``.
 
 Everything from :mod:`simlib.quiz` is imported inside the handlers, so ``simlib --help`` stays fast.
 """
@@ -26,7 +26,19 @@ import sys
 from simlib.cli.output import add_json_flag, emit, positive_int
 
 SECRET_ENV = "SIMLIB_COURSE_SECRET"
-PUBLIC_COURSE = "simlib"
+PUBLIC_COURSE = "simlib"  # simlib.quiz.variants.DEFAULT_COURSE (not imported: --help stays fast)
+
+
+def _attempt(raw: str) -> int:
+    import argparse
+
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 10_000:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not an attempt number from 0 to 10000")
+    return value
 
 
 def register(sub) -> None:
@@ -66,7 +78,7 @@ def _variant_flags(p, student_required: bool = False) -> None:
     )
     _course_flag(p)
     p.add_argument(
-        "--attempt", type=int, default=0, help="attempt number, part of the seed (default 0)"
+        "--attempt", type=_attempt, default=0, help="attempt number, part of the seed (default 0)"
     )
     p.add_argument("--items", default=None, help="only these item ids, comma-separated")
     _bank_dir_flag(p)
@@ -131,7 +143,7 @@ def _register_quiz(sub) -> None:
         "--column", default=None, help="the roster column holding student ids (default: found)"
     )
     p.add_argument(
-        "--attempt", type=int, default=0, help="attempt number, part of the seed (default 0)"
+        "--attempt", type=_attempt, default=0, help="attempt number, part of the seed (default 0)"
     )
     p.add_argument("--items", default=None, help="only these item ids, comma-separated")
     p.add_argument("--out", required=True, help="key file to write: .csv or .json")
