@@ -166,6 +166,26 @@ def test_each_paper_grades_through_its_own_order(tmp_path, capsys, bank_name):
         )
 
 
+def test_the_key_grades_full_marks_on_every_bank_for_every_student():
+    students = ["ada", "b.o.b", "c+3@x.org"]
+    for name in bank_names():
+        bank = load_bank(name)
+        keyed = [i for i in bank.items if not isinstance(i, ConceptItem)]
+        rows = answer_key(bank, students, course=SECRET, items=[i.id for i in keyed])
+        for s in students:
+            answers = {r.item: r.answer for r in rows if r.student == s}
+            graded = grade_submission(
+                bank, s, answers, course=SECRET, items=tuple(i.id for i in keyed)
+            )
+            assert graded.score == pytest.approx(graded.max_score), (name, s)
+            # The same answers under another secret fit no longer.
+            if any(not isinstance(i, NumericItem) for i in keyed):
+                other = grade_submission(
+                    bank, s, answers, course="guess", items=tuple(i.id for i in keyed)
+                )
+                assert other.score < graded.max_score, (name, s)
+
+
 def test_the_wrong_secret_or_an_edited_student_is_rejected(tmp_path, capsys):
     bank = load_bank("zero")
     paper = build_paper(bank, "ada", course=SECRET)
@@ -343,6 +363,8 @@ def test_key_for_a_roster_csv_and_json(tmp_path, capsys):
         ("Name;Student_ID\nAda L;ada\nBob;bob\n", ("ada", "bob")),
         ("email\tsection\nada@uni.edu\t1\n\n", ("ada@uni.edu",)),
         (CANVAS, ("ada.lovelace", "ghopper")),
+        # Canvas with one-word display names: still the logins, never the names.
+        ("Student,ID,SIS User ID,SIS Login ID\n    Manual Posting,,,\nAda,1,u1,alov\n", ("alov",)),
     ],
 )
 def test_roster_formats(text, expected):

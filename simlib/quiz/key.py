@@ -13,8 +13,10 @@ first of these columns (case-insensitive) whose every non-empty value is a valid
 ``username``, ``user``, ``email``, ``id`` (or the column named by ``column``). So a one-column
 file ``student\\nada\\nbob`` works, and so does a Canvas gradebook export, whose ``Student``
 column holds display names ("Lovelace, Ada", not ids) and whose ``SIS Login ID`` column holds
-the logins; its "Points Possible" row and rows with an empty id are skipped. A comma, semicolon
-or tab separates fields; a byte-order mark is ignored; repeated ids are listed once.
+the logins (with ``SIS Login ID`` or ``SIS User ID`` present, ``Student`` is never read as
+ids); its "Points Possible" and "Manual Posting" rows and rows with an empty id are skipped.
+A comma, semicolon or tab separates fields; a byte-order mark is ignored; repeated ids are
+listed once.
 
 Example:
     >>> from simlib.quiz.bank import load_bank
@@ -80,7 +82,8 @@ ROSTER_COLUMNS = (
 )
 MAX_ROSTER_BYTES = 10_000_000
 _STUDENT = re.compile(STUDENT_PATTERN)
-_SKIP_ROWS = {"points possible", "muted"}
+_SKIP_ROWS = {"points possible", "muted", "manual posting", "read only"}
+_CANVAS = {"sis login id", "sis user id"}
 KEY_COLUMNS = (
     "student",
     "paper_id",
@@ -307,6 +310,8 @@ def parse_roster(text: str, source: str = "<roster>", column: str | None = None)
         if not (row and row[0].strip().lower() in _SKIP_ROWS)
     ]
     wanted = [column.strip().lower()] if column is not None else list(ROSTER_COLUMNS)
+    if column is None and _CANVAS & set(header):
+        wanted.remove("student")  # Canvas: display names ("Lovelace, Ada"), never ids
     problem = None
     for name in wanted:
         if name not in header:
