@@ -436,6 +436,22 @@ def test_fuzzed_student_names_on_the_cli_never_crash(tmp_path_factory, name):
         assert json.loads(out.read_text())["students"][name]
 
 
+@FUZZ
+@given(st.binary(max_size=300))
+def test_fuzzed_roster_files_on_the_cli_never_crash(tmp_path_factory, data):
+    import contextlib
+
+    folder = tmp_path_factory.mktemp("r")
+    (folder / "r.csv").write_bytes(b"student\n" + data)
+    stderr = io.StringIO()
+    argv = ["quiz", "key", "zero", "--course", SECRET, "--roster", str(folder / "r.csv")]
+    with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
+        code = main([*argv, "--out", str(folder / "k.csv")])
+    assert code in (0, 2)
+    assert (code == 2) == (len(stderr.getvalue().strip().splitlines()) == 1)
+    assert (folder / "k.csv").exists() == (code == 0)
+
+
 def test_accepted_range_matches_the_grader():
     from simlib.quiz.grading import within
     from simlib.quiz.schema import Tolerance
