@@ -1,12 +1,17 @@
-"""Grading speed: 1,000 submissions of a 20-item quiz (target: at most 5 s).
+"""Grading speed: 1,000 submissions of a 20-item quiz, and the teacher's key for 300 students
+(targets: at most 5 s each).
 
 The quiz mixes 8 numeric items (each student's own variant, key computed by ``simlib.sim``),
-8 single/multiple choice items and 4 free-text items graded by concepts. Answers are a
-deterministic mix of right, known-mistake, wrong and missing. Two figures:
+8 single/multiple choice items (each student's own option order) and 4 free-text items graded
+by concepts. Answers are a deterministic mix of right (in the student's letters), known-mistake,
+wrong and missing. Figures:
 
 - ``grade_class`` on parsed submissions (the grading itself);
 - end to end as ``simlib quiz grade`` does it: read and validate 1,000 JSON files, grade, and
-  write the CSV and Gradescope files atomically.
+  write the CSV and Gradescope files atomically;
+- ``simlib quiz key`` for a roster of 300 students, end to end through the CLI on the largest
+  shipped bank (read the roster CSV, recompute every variant and option order, write the key
+  CSV), and in memory on the 20-item quiz (key rows, CSV and JSON text).
 
 The baseline, measured in the same run, is a bare loop over the same answers comparing each
 with a precomputed key (no variants, no parsing, no feedback): the floor any grader pays.
@@ -15,6 +20,8 @@ Run: ``python benchmarks/run_all.py quiz``.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import statistics
 import tempfile
@@ -24,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from simlib.cli import main as cli_main
 from simlib.quiz import (
     Bank,
     grade_class,
@@ -33,11 +41,14 @@ from simlib.quiz import (
     write_csv,
     write_gradescope,
 )
+from simlib.quiz.key import answer_key, key_csv, key_json, parse_roster
+from simlib.quiz.order import presented
 from simlib.quiz.schema import ConceptItem, MultipleChoice, NumericItem, SingleChoice
 from simlib.quiz.submissions import Submission
-from simlib.quiz.variants import mistake_value
+from simlib.quiz.variants import DEFAULT_COURSE, mistake_value
 
 STUDENTS = 1000
+ROSTER = 300
 TARGET_S = 5.0
 LABELS = Path(__file__).resolve().parents[1] / "tests" / "data" / "concept_answers.yaml"
 
@@ -76,6 +87,8 @@ def _answer(item, student: str, rng: np.random.Generator, texts: dict[str, list[
                 item, variant, item.mistakes[int(rng.integers(len(item.mistakes)))]
             )
         return variant.key * 1.7
+    if isinstance(item, SingleChoice | MultipleChoice):
+        item = presented(item, student=student, course=DEFAULT_COURSE)
     if isinstance(item, SingleChoice):
         return item.answer if roll < 0.6 else "ABCD"[int(rng.integers(len(item.options)))]
     if isinstance(item, MultipleChoice):
@@ -111,7 +124,8 @@ def bare_loop(bank: Bank, subs: list[Submission]) -> float:
             elif isinstance(item, ConceptItem):
                 keys[s.student, item.id] = item.concepts[0].name.split()[0]
             else:
-                keys[s.student, item.id] = item.answer
+                view = presented(item, student=s.student, course=DEFAULT_COURSE)
+                keys[s.student, item.id] = view.answer
     start = time.perf_counter()
     total = 0.0
     for s in subs:
@@ -151,6 +165,31 @@ def end_to_end(bank: Bank, subs: list[Submission]) -> float:
     return elapsed
 
 
+def key_cli(bank_name: str = "data_parallelism") -> float:
+    """Seconds for ``simlib quiz key BANK --roster (300 students) --out key.csv``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        roster = Path(tmp) / "roster.csv"
+        roster.write_text("student\n" + "".join(f"s{k:04d}@uni.edu\n" for k in range(ROSTER)))
+        out = Path(tmp) / "key.csv"
+        argv = ["quiz", "key", bank_name, "--course", "bench-secret", "--roster", str(roster)]
+        start = time.perf_counter()
+        with contextlib.redirect_stdout(io.StringIO()):
+            code = cli_main([*argv, "--out", str(out), "--json"])
+        elapsed = time.perf_counter() - start
+        rows = out.read_text().count("\n") - 1
+        assert code == 0 and rows == ROSTER * len(load_bank(bank_name).items), rows
+    return elapsed
+
+
+def key_in_memory(bank: Bank) -> float:
+    roster = parse_roster("student\n" + "".join(f"s{k:04d}\n" for k in range(ROSTER)))
+    start = time.perf_counter()
+    rows = answer_key(bank, roster, course="bench-secret")
+    key_csv(rows)
+    json.dumps(key_json(bank, rows))
+    return time.perf_counter() - start
+
+
 def _row(name: str, value: float, baseline: float) -> dict:
     return {
         "name": name,
@@ -170,9 +209,13 @@ def main() -> list[dict]:
     baseline = statistics.median(bare_loop(bank, subs) for _ in range(3))
     graded = _timed(lambda: grade_class(bank, subs), 3)
     full = end_to_end(bank, subs)
+    key_path = _timed(key_cli, 3)
+    key_memory = _timed(lambda: key_in_memory(bank), 3)
     return [
         _row("grade 1,000 submissions x 20 items (in memory)", graded, baseline),
         _row("simlib quiz grade path: read 1,000 files, grade, write CSV+JSON", full, baseline),
+        _row("simlib quiz key, 300-student roster, largest bank, to CSV", key_path, baseline),
+        _row("quiz key rows for 300 students x 20 items (CSV+JSON text)", key_memory, baseline),
     ]
 
 

@@ -93,8 +93,8 @@ def autograder(tmp_path_factory):
     bank_file.write_text(BANK)
     zip_path = base / "autograder.zip"
     run = subprocess.run(
-        [sys.executable, "-m", "simlib", "quiz", "autograder", str(bank_file), "--course", SECRET, "--out",
-         str(zip_path), "--json"],
+        [sys.executable, "-m", "simlib", "quiz", "autograder", str(bank_file),
+         "--course", SECRET, "--out", str(zip_path), "--json"],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert run.returncode == 0, run.stderr

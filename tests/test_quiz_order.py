@@ -71,3 +71,15 @@ def test_presented_view_grades_like_the_authored_item():
                 )
                 assert got.score == ref.score
     assert moved >= 20
+
+
+def test_orders_are_uniform_over_permutations():
+    """Every permutation of 4 options is about equally likely (chi-square, 23 dof)."""
+    from collections import Counter
+
+    counts = Counter(option_order("item", 4, student=f"s{k}", course="k") for k in range(4800))
+    assert len(counts) == 24
+    chi2 = sum((c - 200) ** 2 / 200 for c in counts.values())
+    assert chi2 < 49.7  # the 0.1% critical value for 23 degrees of freedom
+    firsts = Counter(option_order("item", 8, student=f"s{k}", course="k")[0] for k in range(4000))
+    assert set(firsts) == set(range(8)) and max(firsts.values()) < 600

@@ -4,24 +4,70 @@
 - ``simlib quiz take BANK [--student ID]``: answer in the terminal, graded at once.
 - ``simlib quiz paper BANK --student ID --out paper.json``: a student's variant, no answers.
 - ``simlib quiz grade --bank BANK --submissions DIR --csv grades.csv --gradescope results.json``.
-- ``simlib quiz check [BANK]``: validate banks and compute sample keys of every numeric item.
+- ``simlib quiz check [BANK]``: validate banks, compute sample keys of every numeric item, and
+  grade the same-letter and longest-option strategies (fails, exit 1, over 35%).
+- ``simlib quiz key BANK --course SECRET (--student ID | --roster roster.csv) --out key.csv``:
+  the teacher's answer key, per student (letters in that student's order).
 - ``simlib cards list``, ``simlib cards review DECK``,
   ``simlib cards export DECK --anki deck.apkg``.
+
+Every quiz command takes ``--bank-dir DIR`` (else ``$SIMLIB_QUIZ_DIR``) to read banks kept
+outside the repository. ``--course`` is the course secret; its default is
+``$SIMLIB_COURSE_SECRET``, else the public name ``simlib`` (fine for practice, not for marks).
 
 Everything from :mod:`simlib.quiz` is imported inside the handlers, so ``simlib --help`` stays fast.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
 from simlib.cli import quiz_classroom as classroom
 from simlib.cli.output import add_json_flag, emit, positive_int
 
+SECRET_ENV = "SIMLIB_COURSE_SECRET"
+PUBLIC_COURSE = "simlib"  # simlib.quiz.variants.DEFAULT_COURSE (not imported: --help stays fast)
+
+
+def _attempt(raw: str) -> int:
+    import argparse
+
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 10_000:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not an attempt number from 0 to 10000")
+    return value
+
 
 def register(sub) -> None:
     _register_quiz(sub)
     _register_cards(sub)
+
+
+def _bank_dir_flag(p) -> None:
+    p.add_argument(
+        "--bank-dir",
+        default=None,
+        help="folder of bank .yaml files, e.g. a private exam bank (default $SIMLIB_QUIZ_DIR, "
+        "else the repository's quizzes/)",
+    )
+
+
+def _course_flag(p, required: bool = False) -> None:
+    env = os.environ.get(SECRET_ENV) or None
+    default = env if env or required else PUBLIC_COURSE
+    p.add_argument(
+        "--course",
+        default=default,
+        required=default is None,
+        metavar="SECRET",
+        help="course secret: keys the variants, option orders and paper ids; never written "
+        f"out (default ${SECRET_ENV}"
+        + (")" if required else f", else the public {PUBLIC_COURSE!r}: practice only)"),
+    )
 
 
 def _variant_flags(p, student_required: bool = False) -> None:
@@ -31,13 +77,12 @@ def _variant_flags(p, student_required: bool = False) -> None:
         default="guest",
         help="student id: seeds the numeric variants (default guest)",
     )
+    _course_flag(p)
     p.add_argument(
-        "--course", default="simlib", help="course name, part of the seed (default simlib)"
-    )
-    p.add_argument(
-        "--attempt", type=int, default=0, help="attempt number, part of the seed (default 0)"
+        "--attempt", type=_attempt, default=0, help="attempt number, part of the seed (default 0)"
     )
     p.add_argument("--items", default=None, help="only these item ids, comma-separated")
+    _bank_dir_flag(p)
 
 
 def _register_quiz(sub) -> None:
@@ -46,6 +91,7 @@ def _register_quiz(sub) -> None:
     cmds.required = True
     p = cmds.add_parser("list", help="list banks, or one bank's items (id, type, prompt, options)")
     p.add_argument("bank", nargs="?", help="bank topic or path (default: every bank)")
+    _bank_dir_flag(p)
     add_json_flag(p)
     p.set_defaults(handler=run_list)
     p = cmds.add_parser("take", help="take a quiz in the terminal, graded as you go")
@@ -66,18 +112,45 @@ def _register_quiz(sub) -> None:
     p.add_argument("--submissions", required=True, help="folder of *.json submissions")
     p.add_argument("--csv", default=None, help="gradebook CSV to write")
     p.add_argument("--gradescope", default=None, help="Gradescope results JSON to write")
-    p.add_argument(
-        "--course", default="simlib", help="course name, part of the seed (default simlib)"
-    )
+    _course_flag(p)
+    _bank_dir_flag(p)
     add_json_flag(p)
     p.set_defaults(handler=run_grade)
-    p = cmds.add_parser("check", help="validate banks and compute sample keys of numeric items")
+    p = cmds.add_parser(
+        "check",
+        help="validate banks, sample numeric keys, grade the same-letter and longest-option "
+        "strategies (exit 1 over 35%%)",
+    )
     p.add_argument("bank", nargs="?", help="bank topic or path (default: every bank and deck)")
     p.add_argument(
         "--students", type=positive_int, default=20, help="variants per numeric item (default 20)"
     )
+    _bank_dir_flag(p)
     add_json_flag(p)
     p.set_defaults(handler=run_check)
+    p = cmds.add_parser(
+        "key", help="write the teacher's answer key per student (letters in their order)"
+    )
+    p.add_argument("bank", help="bank topic or path")
+    _course_flag(p, required=True)
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--student", default=None, help="one student id")
+    who.add_argument(
+        "--roster",
+        default=None,
+        help="CSV with a header row and a 'student' column (Canvas exports work)",
+    )
+    p.add_argument(
+        "--column", default=None, help="the roster column holding student ids (default: found)"
+    )
+    p.add_argument(
+        "--attempt", type=_attempt, default=0, help="attempt number, part of the seed (default 0)"
+    )
+    p.add_argument("--items", default=None, help="only these item ids, comma-separated")
+    p.add_argument("--out", required=True, help="key file to write: .csv or .json")
+    _bank_dir_flag(p)
+    add_json_flag(p)
+    p.set_defaults(handler=run_key)
     classroom.register(cmds)
 
 
@@ -117,8 +190,8 @@ def _item_row(item) -> dict:
 def run_list(args) -> int:
     from simlib.quiz import bank_names, load_bank
 
-    names = [args.bank] if args.bank else bank_names(required=True)
-    banks = [load_bank(n) for n in names]
+    names = [args.bank] if args.bank else bank_names(args.bank_dir, required=True)
+    banks = [load_bank(n, bank_dir=args.bank_dir) for n in names]
     result = {
         "banks": [
             {
@@ -165,7 +238,7 @@ def _ask_on(stream):
 def run_take(args) -> int:
     from simlib.quiz import load_bank, take_in_terminal
 
-    bank = load_bank(args.bank)
+    bank = load_bank(args.bank, bank_dir=args.bank_dir)
     stream = sys.stderr if args.json else sys.stdout
     graded = take_in_terminal(
         bank,
@@ -191,18 +264,31 @@ def run_take(args) -> int:
     return 0
 
 
+def _warn_public_course(course: str) -> None:
+    if course == PUBLIC_COURSE:
+        print(
+            f"simlib: warning: no --course secret (nor ${SECRET_ENV}); with the public default "
+            "anyone can compute these variants and option orders: fine for practice, not marks",
+            file=sys.stderr,
+        )
+
+
 def run_paper(args) -> int:
     from simlib.quiz import build_paper, load_bank
+    from simlib.quiz.key import check_student
     from simlib.quiz.storage import write_json_atomic
 
-    bank = load_bank(args.bank)
+    bank = load_bank(args.bank, bank_dir=args.bank_dir)
+    check_student(args.student)
     paper = build_paper(
         bank, args.student, course=args.course, attempt=args.attempt, items=_items(args.items)
     )
+    _warn_public_course(args.course)
     write_json_atomic(args.out, paper)
     result = {
         "bank": bank.topic,
         "student": args.student,
+        "paper_id": paper["paper_id"],
         "items": len(paper["items"]),
         "out": args.out,
     }
@@ -212,9 +298,10 @@ def run_paper(args) -> int:
 
 def run_grade(args) -> int:
     from simlib.quiz import grade_class, load_bank, load_submissions, write_csv, write_gradescope
+    from simlib.quiz.paper import paper_check
 
-    bank = load_bank(args.bank)
-    good, rejected = load_submissions(args.submissions)
+    bank = load_bank(args.bank, bank_dir=args.bank_dir)
+    good, rejected = load_submissions(args.submissions, check=paper_check(bank, args.course))
     book = grade_class(bank, good, rejected, course=args.course)
     if args.csv:
         write_csv(book, args.csv)
@@ -235,31 +322,123 @@ def run_grade(args) -> int:
     return 0
 
 
+def _strategy_row(bank) -> tuple[dict, list[str]]:
+    from simlib.quiz.fairness import MAX_STRATEGY_SHARE, letter_references, strategy_scores
+
+    scores = strategy_scores(bank)
+    refs = letter_references(bank)
+    failures = []
+    limit = f"{MAX_STRATEGY_SHARE:.0%}"
+    if scores.same_letter_share > MAX_STRATEGY_SHARE + 1e-12:
+        failures.append(
+            f"bank {bank.topic!r}: answering {scores.same_letter!r} everywhere scores "
+            f"{scores.same_letter_share:.1%} of its choice points (same-letter figure), over "
+            f"{limit}; spread the keys over the letters"
+        )
+    if scores.longest_share > MAX_STRATEGY_SHARE + 1e-12:
+        failures.append(
+            f"bank {bank.topic!r}: always picking the longest option scores "
+            f"{scores.longest_share:.1%} of its choice points (longest-option figure), over "
+            f"{limit}; rewrite distractors so the key is not the longest"
+        )
+    failures += [
+        f"bank {bank.topic!r}: item {item!r} field {field} names an option by letter "
+        f"({text!r}); options move between letters per student, so name the option's content"
+        for item, field, text in refs
+    ]
+    row = {
+        "choice_points": scores.choice_points,
+        "same_letter": {
+            "letter": scores.same_letter,
+            "points": scores.same_letter_points,
+            "share": round(scores.same_letter_share, 6),
+        },
+        "longest_option": {
+            "points": scores.longest_points,
+            "share": round(scores.longest_share, 6),
+        },
+        "max_share": MAX_STRATEGY_SHARE,
+        "letter_references": [list(r) for r in refs],
+        "ok": not failures,
+    }
+    return row, failures
+
+
 def run_check(args) -> int:
     from simlib.quiz import bank_names, deck_names, load_bank, load_deck
     from simlib.quiz.variants import make_variant
 
-    names = [args.bank] if args.bank else bank_names(required=True)
-    rows = []
+    names = [args.bank] if args.bank else bank_names(args.bank_dir, required=True)
+    rows, failures = [], []
     for name in names:
-        bank = load_bank(name)
+        bank = load_bank(name, bank_dir=args.bank_dir)
         numeric = [i for i in bank.items if i.type == "numeric"]
         for item in numeric:
             for s in range(args.students):
                 make_variant(item, f"check-{s}")
-        rows.append({"bank": bank.topic, "items": len(bank.items), "numeric": len(numeric)})
+        figures, failed = _strategy_row(bank)
+        failures += failed
+        rows.append(
+            {"bank": bank.topic, "items": len(bank.items), "numeric": len(numeric), **figures}
+        )
     decks = (
         []
         if args.bank
-        else [{"deck": d, "cards": len(load_deck(d).cards)} for d in deck_names(required=True)]
+        else [
+            {"deck": d, "cards": len(load_deck(d, bank_dir=args.bank_dir).cards)}
+            for d in deck_names(args.bank_dir)
+        ]
     )
-    result = {"banks": rows, "decks": decks, "ok": True}
+    result = {"banks": rows, "decks": decks, "ok": not failures, "failures": failures}
+
+    def line(b) -> str:
+        same, longest = b["same_letter"], b["longest_option"]
+        return (
+            f"{'ok' if b['ok'] else 'FAIL':<5}{b['bank']:<20} {b['items']} items "
+            f"({b['numeric']} numeric); of {b['choice_points']:g} choice points, same letter "
+            f"{same['letter']} {same['share']:.1%}, longest option {longest['share']:.1%}"
+        )
+
     emit(
         result,
         args.json,
         lambda r: "\n".join(
-            [f"ok  {b['bank']:<20} {b['items']} items ({b['numeric']} numeric)" for b in r["banks"]]
-            + [f"ok  deck {d['deck']:<15} {d['cards']} cards" for d in r["decks"]]
+            [line(b) for b in r["banks"]]
+            + [f"ok   deck {d['deck']:<15} {d['cards']} cards" for d in r["decks"]]
+        ),
+    )
+    for failure in failures:
+        print(f"simlib: quiz check failed: {failure}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def run_key(args) -> int:
+    from simlib.quiz import load_bank
+    from simlib.quiz.key import answer_key, check_student, read_roster, write_key
+
+    bank = load_bank(args.bank, bank_dir=args.bank_dir)
+    if args.roster is not None:
+        students = read_roster(args.roster, args.column)
+    else:
+        students = (check_student(args.student),)
+    rows = answer_key(
+        bank, students, course=args.course, attempt=args.attempt, items=_items(args.items)
+    )
+    _warn_public_course(args.course)
+    path = write_key(bank, rows, args.out)
+    result = {
+        "bank": bank.topic,
+        "students": len(students),
+        "items": len(rows) // max(1, len(students)),
+        "rows": len(rows),
+        "out": str(path),
+    }
+    emit(
+        result,
+        args.json,
+        lambda r: (
+            f"wrote {r['out']}: the key to {r['bank']} for {r['students']} student(s), "
+            f"{r['items']} items each; keep it with the teacher"
         ),
     )
     return 0

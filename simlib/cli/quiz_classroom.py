@@ -20,11 +20,13 @@ FEEDBACK_CHOICES = ("hidden", "after_due_date", "after_published", "visible")
 
 def register(cmds) -> None:
     """Add the classroom commands to the ``simlib quiz`` subparsers ``cmds``."""
+    from simlib.cli.quiz import _attempt, _bank_dir_flag, _course_flag  # loaded: it calls us
+
     p = cmds.add_parser("autograder", help="write a Gradescope autograder zip for a bank")
     p.add_argument("bank", help="bank topic or path to its .yaml file")
-    p.add_argument("--course", required=True, help="the course secret that seeds every paper")
+    _course_flag(p, required=True)
     p.add_argument("--out", required=True, help="zip file to write (autograder.zip)")
-    p.add_argument("--attempt", type=int, default=0, help="attempt the papers were made for")
+    p.add_argument("--attempt", type=_attempt, default=0, help="attempt the papers were made for")
     p.add_argument("--items", default=None, help="only these item ids, comma-separated")
     p.add_argument(
         "--identity",
@@ -39,6 +41,7 @@ def register(cmds) -> None:
         help="when students see scores and feedback (default after_due_date: no answer leaks "
         "to a resubmission before the deadline)",
     )
+    _bank_dir_flag(p)
     add_json_flag(p)
     p.set_defaults(handler=run_autograder)
 
@@ -50,7 +53,7 @@ def run_autograder(args) -> int:
     from simlib.quiz.bank import bank_file
     from simlib.quiz.errors import QuizError
 
-    path = bank_file(args.bank)
+    path = bank_file(args.bank, bank_dir=args.bank_dir)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

@@ -7,7 +7,9 @@ enormously), and nesting deeper than ``MAX_DEPTH`` are refused. Every problem is
 field and the fix.
 
 Banks are ``quizzes/<topic>.yaml``; decks are ``quizzes/cards_<name>.yaml``. A name or a path
-may be given. ``SIMLIB_QUIZ_DIR`` points elsewhere (tests, courses of your own).
+may be given. A folder of your own (an exam bank kept out of the repository) is named by the
+``bank_dir`` argument (``--bank-dir`` on the command line), else by ``$SIMLIB_QUIZ_DIR``; a folder
+that does not exist is a :class:`~simlib.quiz.errors.BankError` naming it, never an empty list.
 
 Example:
     >>> bank = load_bank("basics")
@@ -47,59 +49,80 @@ _CACHE: dict[tuple[str, str, int, int], Any] = {}
 M = TypeVar("M", bound=BaseModel)
 
 
-def quiz_dir() -> Path:
+BankDir = str | os.PathLike | None
+
+
+def quiz_dir(bank_dir: BankDir = None) -> Path:
     """The folder holding banks and decks.
 
-    ``$SIMLIB_QUIZ_DIR`` when set; else the banks an installed wheel carries (``simlib/banks``);
-    else the repository's ``quizzes/`` (a checkout or an editable install).
+    ``bank_dir`` (``--bank-dir``) when given, else ``$SIMLIB_QUIZ_DIR``; else the banks an
+    installed wheel carries (``simlib/banks``); else the repository's ``quizzes/`` (a checkout
+    or an editable install). A given folder that is not one raises :class:`BankError`.
     """
-    env = os.environ.get("SIMLIB_QUIZ_DIR")
-    if env:
-        return Path(env)
-    here = Path(__file__).resolve().parents[1]
-    for candidate in (here / "banks", here.parent / "quizzes"):
-        if candidate.is_dir():
-            return candidate
-    raise BankError(
-        f"no quiz banks found: neither {here / 'banks'} nor {here.parent / 'quizzes'} exists; "
-        "reinstall simlib-course or set SIMLIB_QUIZ_DIR to a folder of banks"
-    )
+    if bank_dir is not None and os.fspath(bank_dir) != "":
+        where, label = Path(os.fspath(bank_dir)).expanduser(), "--bank-dir"
+    elif os.environ.get("SIMLIB_QUIZ_DIR"):
+        where, label = Path(os.environ["SIMLIB_QUIZ_DIR"]).expanduser(), "SIMLIB_QUIZ_DIR"
+    else:
+        here = Path(__file__).resolve().parents[1]
+        for candidate in (here / "banks", here.parent / "quizzes"):
+            if candidate.is_dir():
+                return candidate
+        raise BankError(
+            f"no quiz banks found: neither {here / 'banks'} nor {here.parent / 'quizzes'} "
+            "exists; reinstall simlib-course or set SIMLIB_QUIZ_DIR to a folder of banks"
+        )
+    try:
+        is_dir = where.is_dir()
+    except (OSError, ValueError):
+        is_dir = False
+    if not is_dir:
+        raise BankError(
+            f"{label} {os.fspath(where)!r} is not a folder; give the folder that holds the "
+            "bank .yaml files"
+        )
+    return where
 
 
 def _none_found(what: str, folder: Path) -> BankError:
     return BankError(
-        f"no {what} found in {folder}; point SIMLIB_QUIZ_DIR at a folder of banks "
+        f"no {what} found in {folder}; point --bank-dir or SIMLIB_QUIZ_DIR at a folder of banks "
         "(topic.yaml, cards_name.yaml) or reinstall simlib-course"
     )
 
 
-def bank_names(*, required: bool = False) -> list[str]:
+def bank_names(bank_dir: BankDir = None, *, required: bool = False) -> list[str]:
     """Topics of the banks in :func:`quiz_dir`, sorted; ``required``: none is an error."""
-    folder = quiz_dir()
+    folder = quiz_dir(bank_dir)
     names = sorted(p.stem for p in folder.glob("*.yaml") if not p.stem.startswith("cards_"))
     if required and not names:
         raise _none_found("quiz banks", folder)
     return names
 
 
-def deck_names(*, required: bool = False) -> list[str]:
+def deck_names(bank_dir: BankDir = None, *, required: bool = False) -> list[str]:
     """Names of the flashcard decks in :func:`quiz_dir`, sorted (without ``cards_``)."""
-    folder = quiz_dir()
+    folder = quiz_dir(bank_dir)
     names = sorted(p.stem[len("cards_") :] for p in folder.glob("cards_*.yaml"))
     if required and not names:
         raise _none_found("flashcard decks", folder)
     return names
 
 
-def _path(name: str | os.PathLike, prefix: str, what: str, names: list[str]) -> Path:
+def _path(name: str | os.PathLike, prefix: str, what: str, names, bank_dir: BankDir = None) -> Path:
     text = os.fspath(name)
     if text.endswith((".yaml", ".yml")) or os.sep in text or "/" in text:
         path = Path(text)
     else:
-        path = quiz_dir() / f"{prefix}{text.removeprefix(prefix)}.yaml"
-    if not path.is_file():
+        path = quiz_dir(bank_dir) / f"{prefix}{text.removeprefix(prefix)}.yaml"
+    try:
+        found = path.is_file()
+    except (OSError, ValueError):
+        found = False
+    if not found:
         raise BankError(
-            f"{what} {text!r} not found at {path}; use one of {names} or a path to a .yaml file"
+            f"{what} {text!r} not found at {path}; use one of {names(bank_dir)} or a path to "
+            "a .yaml file"
         )
     return path
 
@@ -235,21 +258,21 @@ def _load(path: Path, parse) -> Any:
     return _CACHE[key]
 
 
-def load_bank(name: str | os.PathLike) -> Bank:
+def load_bank(name: str | os.PathLike, *, bank_dir: BankDir = None) -> Bank:
     """The bank named ``name`` (a topic under :func:`quiz_dir`, or a path), validated."""
-    return _load(bank_file(name), parse_bank)
+    return _load(bank_file(name, bank_dir=bank_dir), parse_bank)
 
 
-def bank_file(name: str | os.PathLike) -> Path:
+def bank_file(name: str | os.PathLike, *, bank_dir: BankDir = None) -> Path:
     """The file of the bank named ``name`` (a topic under :func:`quiz_dir`, or a path)."""
-    return _path(name, "", "bank", bank_names())
+    return _path(name, "", "bank", bank_names, bank_dir)
 
 
-def deck_file(name: str | os.PathLike) -> Path:
+def deck_file(name: str | os.PathLike, *, bank_dir: BankDir = None) -> Path:
     """The file of the flashcard deck named ``name`` (``cards_<name>.yaml`` or a path)."""
-    return _path(name, "cards_", "deck", deck_names())
+    return _path(name, "cards_", "deck", deck_names, bank_dir)
 
 
-def load_deck(name: str | os.PathLike) -> Deck:
+def load_deck(name: str | os.PathLike, *, bank_dir: BankDir = None) -> Deck:
     """The flashcard deck named ``name`` (``cards_<name>.yaml`` or a path), validated."""
-    return _load(deck_file(name), parse_deck)
+    return _load(deck_file(name, bank_dir=bank_dir), parse_deck)

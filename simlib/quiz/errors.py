@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from simlib.errors import ConfigError, SimlibError
 
-__all__ = ["QuizError", "BankError", "SubmissionError", "StateError", "UnknownItemError"]
+__all__ = [
+    "QuizError",
+    "BankError",
+    "RosterError",
+    "SubmissionError",
+    "StateError",
+    "UnknownItemError",
+]
 
 
 class QuizError(SimlibError):
@@ -21,6 +28,10 @@ class BankError(QuizError, ConfigError):
 
 class SubmissionError(QuizError, ConfigError):
     """A student's submission (JSON) is malformed, oversized or names unknown things."""
+
+
+class RosterError(QuizError, ConfigError):
+    """A class roster (CSV), a student id or an answer-key file name cannot be used."""
 
 
 class StateError(QuizError, ConfigError):

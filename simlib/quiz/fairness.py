@@ -10,6 +10,10 @@ is what self-study shows; per-student papers shuffle it further, see :mod:`simli
 Each is graded by the real grader and reported as a share of the bank's choice points. A fair
 bank keeps both at or under :data:`MAX_STRATEGY_SHARE` (35%): with four options, chance is 25%.
 
+Options move between letters on per-student papers, so a choice item's options, feedback and
+explanation must not name an option by its letter ("option B", "answers A and C"):
+:func:`letter_references` lists the places that do, and ``simlib quiz check`` fails on them.
+
 Example:
     >>> from simlib.quiz.bank import load_bank
     >>> scores = strategy_scores(load_bank("basics"))
@@ -19,12 +23,13 @@ Example:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from simlib.quiz.grading import grade_answer
 from simlib.quiz.schema import LETTERS, Bank, MultipleChoice, SingleChoice
 
-__all__ = ["MAX_STRATEGY_SHARE", "StrategyScores", "strategy_scores"]
+__all__ = ["MAX_STRATEGY_SHARE", "StrategyScores", "letter_references", "strategy_scores"]
 
 MAX_STRATEGY_SHARE = 0.35
 
@@ -74,3 +79,30 @@ def strategy_scores(bank: Bank) -> StrategyScores:
         index = max(range(len(it.options)), key=lambda i: len(it.options[i]))
         longest += grade_answer(it, _answer(it, LETTERS[index])).score
     return StrategyScores(bank.topic, total, best, by_letter[best], longest)
+
+
+_LETTER_REF = re.compile(
+    r"\b(?:options?|answers?|choices?|letters?)\s+\(?[A-H]\)?(?:\s*(?:,|and|or)\s*\(?[A-H]\)?)*"
+    r"(?![\w'])"
+)
+
+
+def letter_references(bank: Bank) -> list[tuple[str, str, str]]:
+    """(item id, field, text) of each place a choice item names an option by its letter.
+
+    >>> from simlib.quiz.schema import SingleChoice
+    >>> item = SingleChoice(id="q", type="single", prompt="?", options=("x", "y"), answer="A",
+    ...                     explanation="Unlike option B, x is right.")
+    >>> letter_references(Bank(topic="t", title="T", items=(item,)))
+    [('q', 'explanation', 'option B')]
+    """
+    found = []
+    for item in bank.items:
+        if not isinstance(item, SingleChoice | MultipleChoice):
+            continue
+        fields = [("prompt", item.prompt), ("explanation", item.explanation or "")]
+        fields += [(f"options[{LETTERS[i]}]", t) for i, t in enumerate(item.options)]
+        fields += [(f"feedback[{k}]", v) for k, v in item.feedback.items()]
+        for name, text in fields:
+            found += [(item.id, name, m.group(0)) for m in _LETTER_REF.finditer(text)]
+    return found

@@ -32,7 +32,9 @@ __all__ = ["Gradebook", "grade_class", "write_csv", "write_gradescope"]
 
 @dataclass(frozen=True)
 class Gradebook:
-    """Every student's graded submission (sorted by student), and the rejected files."""
+    """Every student's graded submission (sorted by student), and the rejected files.
+
+    ``course`` is the course secret the grading used; it is never written out."""
 
     bank: Bank
     course: str
@@ -44,7 +46,6 @@ class Gradebook:
         scores = [r.score for r in self.rows]
         return {
             "bank": self.bank.topic,
-            "course": self.course,
             "graded": len(self.rows),
             "rejected": [{"file": r.path, "reason": r.reason} for r in self.rejected],
             "max_score": _round(sum(item.points for item in self.bank.items)),

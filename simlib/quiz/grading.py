@@ -5,11 +5,22 @@ Every result says in words what was right and what was not ("Correct.", "Not qui
 compared with the item's tolerance to the key computed for the student's variant; a wrong
 number that equals a known mistake's (computed) value gets that mistake's feedback.
 
+:func:`grade_answer` grades an item as given (authored letters, self-study).
+:func:`grade_as_seen` grades what one student saw: a choice item is first put in that student's
+option order (:func:`simlib.quiz.order.presented`, keyed by the course secret), so the letters
+are read, and the feedback speaks, in that student's letters; ``details`` adds the authored
+letters (``authored_answer``, ``authored_chosen``) for item analysis across students.
+:func:`grade_submission` grades every item that way.
+
 Example:
     >>> from simlib.quiz.bank import load_bank
     >>> item = load_bank("basics").item("basics-goal")
     >>> grade_answer(item, "B").correct
     True
+    >>> from simlib.quiz.order import presented
+    >>> mine = presented(item, student="ada", course="secret").answer
+    >>> grade_as_seen(item, mine, student="ada", course="secret").details["authored_chosen"]
+    'B'
 """
 
 from __future__ import annotations
@@ -21,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from simlib.quiz.concepts import grade_concepts
+from simlib.quiz.order import option_order, reorder, to_authored
 from simlib.quiz.schema import (
     LETTERS,
     Bank,
@@ -32,7 +44,14 @@ from simlib.quiz.schema import (
 )
 from simlib.quiz.variants import DEFAULT_COURSE, format_number, make_variant, mistake_value
 
-__all__ = ["ItemResult", "SubmissionResult", "grade_answer", "grade_submission", "within"]
+__all__ = [
+    "ItemResult",
+    "SubmissionResult",
+    "grade_answer",
+    "grade_as_seen",
+    "grade_submission",
+    "within",
+]
 
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
@@ -234,6 +253,43 @@ def grade_answer(
     return _grade_concepts(item, answer)
 
 
+def _authored(letters, order) -> str | list[str]:
+    if isinstance(letters, str):
+        return to_authored(letters, order)
+    return sorted(to_authored(x, order) for x in letters)
+
+
+def grade_as_seen(
+    item,
+    answer: Any,
+    *,
+    student: str | None,
+    course: str = DEFAULT_COURSE,
+    attempt: int = 0,
+) -> ItemResult:
+    """Grade ``answer`` to ``item`` as ``student`` saw it (their option order under the course
+    secret ``course``); ``student=None`` is self-study, the authored order."""
+    who = "guest" if student is None else student
+    if student is None or not isinstance(item, SingleChoice | MultipleChoice):
+        return grade_answer(item, answer, student=who, course=course, attempt=attempt)
+    order = option_order(
+        item.id, len(item.options), student=student, course=course, attempt=attempt
+    )
+    result = grade_answer(reorder(item, order), answer, student=who, course=course, attempt=attempt)
+    extra = {"order": list(order)}
+    if "answer" in result.details:
+        extra["authored_answer"] = _authored(result.details["answer"], order)
+        extra["authored_chosen"] = _authored(result.details["chosen"], order)
+    return ItemResult(
+        result.item_id,
+        result.score,
+        result.points,
+        result.correct,
+        result.feedback,
+        {**result.details, **extra},
+    )
+
+
 def grade_submission(
     bank: Bank,
     student: str,
@@ -243,10 +299,14 @@ def grade_submission(
     attempt: int = 0,
     items: tuple[str, ...] | None = None,
 ) -> SubmissionResult:
-    """Grade every item of ``bank`` (or only ``items``) from a student's answers by item id."""
+    """Grade every item of ``bank`` (or only ``items``) from a student's answers by item id.
+
+    Choice answers are letters as this student saw them (their paper's order under the course
+    secret ``course``); see :func:`grade_as_seen`.
+    """
     chosen = bank.items if items is None else tuple(bank.item(i) for i in items)
     results = tuple(
-        grade_answer(item, answers.get(item.id), student=student, course=course, attempt=attempt)
+        grade_as_seen(item, answers.get(item.id), student=student, course=course, attempt=attempt)
         for item in chosen
     )
     known = {item.id for item in chosen}

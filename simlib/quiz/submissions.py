@@ -2,9 +2,11 @@
 
 An answer is an option letter (``"B"``), letters for a multiple choice (``["A", "C"]`` or
 ``"AC"``), a number (``12.5`` or ``"12.5"``) or free text. ``"attempt"`` (default 0) picks the
-variant of numeric items. A file that is not such an object, or is larger than
-``MAX_SUBMISSION_BYTES``, is reported (:class:`SubmissionError` naming file and field) and
-skipped; the rest of the class is still graded.
+variant of numeric items. ``"paper_id"`` (optional, copied from the paper's submission template)
+lets the grader check that the file answers that student's paper under the course secret. A
+file that is not such an object, or is larger than ``MAX_SUBMISSION_BYTES``, is reported
+(:class:`SubmissionError` naming file and field) and skipped; the rest of the class is still
+graded.
 
 Example:
     >>> parse_submission('{"student": "ada", "answers": {"basics-goal": "B"}}').student
@@ -16,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -42,6 +45,7 @@ __all__ = [
 
 MAX_SUBMISSION_BYTES = 256_000
 STUDENT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$"
+PAPER_ID_PATTERN = r"^[0-9a-f]{16}$"
 
 Letters = Annotated[list[Annotated[StrictStr, Field(max_length=8)]], Field(max_length=8)]
 Answer = (
@@ -61,6 +65,7 @@ class Submission(BaseModel):
     student: Annotated[StrictStr, Field(pattern=STUDENT_PATTERN)]
     answers: Annotated[dict[Annotated[str, Field(max_length=64)], Answer], Field(max_length=500)]
     attempt: Annotated[StrictInt, Field(ge=0, le=10_000)] = 0
+    paper_id: Annotated[StrictStr, Field(pattern=PAPER_ID_PATTERN)] | None = None
 
 
 @dataclass(frozen=True)
@@ -124,11 +129,15 @@ def _read(path: Path) -> bytes:
     return data
 
 
-def load_submissions(folder: str | os.PathLike) -> tuple[list[Submission], list[Rejected]]:
+def load_submissions(
+    folder: str | os.PathLike, *, check: Callable[[Submission], str | None] | None = None
+) -> tuple[list[Submission], list[Rejected]]:
     """Every ``*.json`` in ``folder`` (sorted by name): the valid ones, and the rejected ones.
 
     A student who appears in two files is graded from the first (by file name); the second
-    is rejected, so the result never depends on the order the files were copied in.
+    is rejected, so the result never depends on the order the files were copied in. ``check``
+    (optional) returns why a parsed submission must be rejected, or None to accept it (the
+    CLI checks paper ids with :func:`simlib.quiz.paper.paper_check`).
     """
     root = Path(folder)
     if not root.is_dir():
@@ -146,6 +155,10 @@ def load_submissions(folder: str | os.PathLike) -> tuple[list[Submission], list[
             continue
         except OSError as exc:
             rejected.append(Rejected(path.name, f"{path.name}: cannot be read ({exc.strerror})"))
+            continue
+        why = check(sub) if check is not None else None
+        if why:
+            rejected.append(Rejected(path.name, f"{path.name}: {why}; skipped"))
             continue
         if sub.student in seen:
             rejected.append(

@@ -1,9 +1,11 @@
 """Per-student variants of numeric items, and their computed keys.
 
 Every (course, student, item, attempt) gets its own parameters, drawn by
-``numpy.random.default_rng`` from a seed that is a SHA-256 hash of those four strings (never
-Python's ``hash()``, which changes between runs). The key is the registered simlib function's
-value for those parameters, times ``answer_scale``; nobody types it.
+``numpy.random.default_rng`` from a seed that is an HMAC-SHA256 of (student, item, attempt)
+keyed by the course secret (:func:`simlib.quiz.order.keyed_seed`; never Python's ``hash()``,
+which changes between runs). A plain hash of public inputs would let a student compute a
+classmate's variant from the names alone; the keyed one needs the secret. The key is the
+registered simlib function's value for those parameters, times ``answer_scale``; nobody types it.
 
 Example:
     >>> seed_for("simlib", "ada", "dp-ring-time", 0) == seed_for("simlib", "ada", "dp-ring-time", 0)
@@ -12,7 +14,6 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,7 @@ import numpy as np
 from simlib.errors import SimlibError
 from simlib.quiz.errors import BankError, QuizError
 from simlib.quiz.functions import TRANSFORMS, evaluate
+from simlib.quiz.order import keyed_seed
 from simlib.quiz.schema import ArgRef, Mistake, NumericItem, ParamRange
 
 __all__ = [
@@ -38,9 +40,9 @@ DEFAULT_COURSE = "simlib"
 
 
 def seed_for(course: str, student: str, item_id: str, attempt: int) -> int:
-    """A 64-bit seed from (course, student, item, attempt), stable across runs and machines."""
-    key = "\x1f".join((str(course), str(student), str(item_id), str(int(attempt))))
-    return int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "little")
+    """A 64-bit seed for (student, item, attempt) keyed by the course secret, stable across runs
+    and machines: ``HMAC-SHA256(course, "variant" | student | item | attempt)``."""
+    return keyed_seed(course, "variant", student, item_id, int(attempt))
 
 
 def _tidy(value: float, integer: bool) -> int | float:
