@@ -1,7 +1,8 @@
 """``simlib quiz ...`` and ``simlib cards ...``: quizzes and flashcards for the classroom.
 
 - ``simlib quiz list [BANK]``: items with id, type, prompt and options.
-- ``simlib quiz take BANK [--student ID]``: answer in the terminal, graded at once.
+- ``simlib quiz take BANK [--student ID] [--out submission.json]``: answer in the terminal,
+  graded at once; ``--out`` saves the answers (also after Ctrl-C) as a submission.
 - ``simlib quiz paper BANK --student ID --out paper.json``: a student's variant, no answers.
 - ``simlib quiz grade --bank BANK --submissions DIR --csv grades.csv --gradescope results.json``.
 - ``simlib quiz check [BANK]``: validate banks and compute sample keys of every numeric item.
@@ -13,6 +14,7 @@ Everything from :mod:`simlib.quiz` is imported inside the handlers, so ``simlib 
 
 from __future__ import annotations
 
+import json
 import sys
 
 from simlib.cli.output import add_json_flag, emit, positive_int
@@ -50,6 +52,12 @@ def _register_quiz(sub) -> None:
     p = cmds.add_parser("take", help="take a quiz in the terminal, graded as you go")
     p.add_argument("bank", help="bank topic or path")
     _variant_flags(p)
+    p.set_defaults(student=None)
+    p.add_argument(
+        "--out",
+        default=None,
+        help="write your answers as a submission JSON that `quiz grade` accepts (needs --student)",
+    )
     add_json_flag(p)
     p.set_defaults(handler=run_take)
     p = cmds.add_parser(
@@ -147,7 +155,25 @@ def _say_to(stream):
 
 
 def _ask_on(stream):
-    """Like input(), but the prompt goes to ``stream`` (stderr with --json, keeping stdout JSON)."""
+    """Like input(), but the prompt goes to ``stream`` (stderr with --json, keeping stdout JSON).
+
+    On a terminal, answers are read with :func:`input` and :mod:`readline` (line editing and
+    history); from a pipe or file, one line at a time.
+    """
+    if sys.stdin.isatty():
+        try:
+            import readline  # noqa: F401 - importing it gives input() line editing
+        except ImportError:  # pragma: no cover - Windows without pyreadline
+            pass
+
+        def ask_tty(prompt: str) -> str:
+            if stream is sys.stdout:
+                return input(prompt)
+            stream.write(prompt)
+            stream.flush()
+            return input()
+
+        return ask_tty
 
     def ask(prompt: str) -> str:
         stream.write(prompt)
@@ -160,12 +186,27 @@ def _ask_on(stream):
     return ask
 
 
+def _check_submission_target(args) -> None:
+    """Before asking anything: --out needs a student id that a submission may carry."""
+    from simlib.quiz import SubmissionError, parse_submission
+
+    if args.out is None:
+        return
+    if args.student is None:
+        raise SubmissionError(
+            f"--out {args.out}: a submission needs a student id; add --student ID"
+        )
+    parse_submission(json.dumps({"student": args.student, "answers": {}}), "--student")
+
+
 def run_take(args) -> int:
-    from simlib.quiz import load_bank, take_in_terminal
+    from simlib.quiz import load_bank, parse_submission, take_in_terminal
+    from simlib.quiz.storage import write_json_atomic
 
     bank = load_bank(args.bank)
+    _check_submission_target(args)
     stream = sys.stderr if args.json else sys.stdout
-    graded = take_in_terminal(
+    taken = take_in_terminal(
         bank,
         args.student,
         course=args.course,
@@ -176,14 +217,22 @@ def run_take(args) -> int:
     )
     result = {
         "bank": bank.topic,
-        "student": graded.student,
-        "score": graded.score,
-        "max_score": graded.max_score,
+        "student": taken.student,
+        "score": taken.score,
+        "max_score": taken.max_score,
+        "stopped": taken.stopped,
+        "out": args.out,
         "items": [
             {"id": r.item_id, "score": r.score, "points": r.points, "correct": r.correct}
-            for r in graded.items
+            for r in taken.items
         ],
     }
+    if args.out:
+        submission = taken.submission()
+        parse_submission(json.dumps(submission), args.out)  # what we write, grade accepts
+        write_json_atomic(args.out, submission)
+        answered = sum(v is not None for v in submission["answers"].values())
+        print(f"wrote {args.out}: {answered} answer(s) for {taken.student}", file=stream)
     if args.json:
         emit(result, True, str)
     return 0
