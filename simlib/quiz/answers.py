@@ -31,7 +31,10 @@ from typing import Any
 from simlib.quiz.schema import LETTERS, MultipleChoice, NumericItem, SingleChoice
 from simlib.quiz.units import UnitError, convert, parse_quantity
 
-__all__ = ["Reading", "answer_format", "read_answer"]
+__all__ = ["SELF_STUDY", "Reading", "answer_format", "read_answer"]
+
+#: The student whose numeric variant self-study (no student) shows and grades.
+SELF_STUDY = "guest"
 
 _EXAMPLES = {
     "ms": "0.02 s",

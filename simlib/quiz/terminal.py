@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from simlib.quiz.answers import answer_format, read_answer
+from simlib.quiz.answers import SELF_STUDY, answer_format, read_answer
 from simlib.quiz.cards import RATINGS, ReviewState, parse_rating
 from simlib.quiz.errors import QuizError, SubmissionError
 from simlib.quiz.grading import ItemResult, grade_answer
@@ -28,7 +28,6 @@ from simlib.quiz.variants import DEFAULT_COURSE, make_variant
 __all__ = ["TakenQuiz", "review_in_terminal", "take_in_terminal"]
 
 QUIT = ":q"
-SELF_STUDY = "guest"
 Ask = Callable[[str], str]
 Say = Callable[[str], None]
 
