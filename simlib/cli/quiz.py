@@ -5,6 +5,10 @@
   graded at once; ``--out`` saves the answers (also after Ctrl-C) as a submission.
 - ``simlib quiz paper BANK --student ID --out paper.json``: a student's variant, no answers.
 - ``simlib quiz grade --bank BANK --submissions DIR --csv grades.csv --gradescope results.json``.
+- ``simlib quiz grade ... --overrides overrides.yaml``: regrade with alternative keys and
+  per-student adjustments; every override applied is listed in the outputs.
+- ``simlib quiz report GRADES.json --out DIR``: item analysis (difficulty, discrimination,
+  distractors, concept miss rates) as CSV and one PNG.
 - ``simlib quiz check [BANK]``: validate banks and compute sample keys of every numeric item.
 - ``simlib cards list``, ``simlib cards review DECK``,
   ``simlib cards export DECK --anki deck.apkg``.
@@ -76,8 +80,21 @@ def _register_quiz(sub) -> None:
     p.add_argument(
         "--course", default="simlib", help="course name, part of the seed (default simlib)"
     )
+    p.add_argument(
+        "--overrides",
+        default=None,
+        help="YAML of alternative keys per item and per-student adjustments, each with a reason "
+        "(see README: Regrading and item analysis)",
+    )
     add_json_flag(p)
     p.set_defaults(handler=run_grade)
+    p = cmds.add_parser(
+        "report", help="item analysis of graded work: difficulty, discrimination, distractors"
+    )
+    p.add_argument("grades", help="the JSON that `simlib quiz grade --json` printed")
+    p.add_argument("--out", required=True, help="folder for the CSV files and items.png")
+    add_json_flag(p)
+    p.set_defaults(handler=run_report)
     p = cmds.add_parser("check", help="validate banks and compute sample keys of numeric items")
     p.add_argument("bank", nargs="?", help="bank topic or path (default: every bank and deck)")
     p.add_argument(
@@ -259,10 +276,16 @@ def run_paper(args) -> int:
 
 def run_grade(args) -> int:
     from simlib.quiz import grade_class, load_bank, load_submissions, write_csv, write_gradescope
+    from simlib.quiz.analysis import class_records
+    from simlib.quiz.overrides import load_overrides, regrade
 
     bank = load_bank(args.bank)
+    overrides = load_overrides(args.overrides, bank) if args.overrides else None
     good, rejected = load_submissions(args.submissions)
     book = grade_class(bank, good, rejected, course=args.course)
+    missing: tuple[str, ...] = ()
+    if overrides is not None:
+        book, missing = regrade(book, good, overrides)
     if args.csv:
         write_csv(book, args.csv)
     if args.gradescope:
@@ -270,13 +293,54 @@ def run_grade(args) -> int:
     result = {**book.summary(), "csv": args.csv, "gradescope": args.gradescope}
     for r in book.rejected:
         print(f"simlib: skipped {r.reason}", file=sys.stderr)
+    for student in missing:
+        print(
+            f"simlib: {args.overrides}: no graded submission from {student!r}; "
+            "their adjustment was not applied",
+            file=sys.stderr,
+        )
+    if overrides is not None:
+        result["overrides"] = [a.as_dict() for a in book.overrides]
+        result["overrides_not_applied"] = list(missing)
+    answers = {s.student: s.answers for s in good}
+    result.update(class_records(bank, book.rows, answers, course=args.course))
 
     def text(r):
         mean = "-" if r["mean_score"] is None else f"{r['mean_score']:.3g}"
+        applied = f"; {len(r['overrides'])} override(s) applied" if "overrides" in r else ""
         return (
             f"graded {r['graded']} submission(s) of {r['bank']}, mean {mean} of "
-            f"{r['max_score']:g}; skipped {len(r['rejected'])}"
+            f"{r['max_score']:g}; skipped {len(r['rejected'])}{applied}"
         )
+
+    emit(result, args.json, text)
+    return 0
+
+
+def run_report(args) -> int:
+    from simlib.quiz.analysis import analyse, load_grades, write_report
+
+    grades = load_grades(args.grades)
+    report = analyse(grades)
+    title = f"Item analysis: {grades.get('bank', '')}, {len(grades['students'])} students"
+    paths = write_report(report, args.out, title=title)
+    result = {
+        "bank": grades.get("bank"),
+        "students": len(grades["students"]),
+        "items": [
+            {"id": s.item, "difficulty": s.difficulty, "discrimination": s.discrimination}
+            for s in report.items
+        ],
+        "files": [str(p) for p in paths],
+    }
+
+    def text(r):
+        lines = [f"{'item':<32} {'difficulty':>10} {'r_pb':>7}"]
+        for i in r["items"]:
+            d = "-" if i["difficulty"] is None else f"{i['difficulty']:.2f}"
+            x = "-" if i["discrimination"] is None else f"{i['discrimination']:.2f}"
+            lines.append(f"{i['id']:<32} {d:>10} {x:>7}")
+        return "\n".join([*lines, "wrote " + ", ".join(r["files"])])
 
     emit(result, args.json, text)
     return 0
