@@ -259,3 +259,49 @@ def test_piped_stdin_in_a_subprocess_saves_even_when_input_ends_early(tmp_path):
     saved = json.loads(out.read_text())
     assert saved["answers"][RING.id] == pytest.approx(key, rel=1e-6)
     assert saved["answers"][BATCH.id] is None
+
+
+def _read_until(fd: int, marker: bytes, timeout_s: float = 60.0) -> bytes:
+    import select
+    import time
+
+    seen, end = b"", time.monotonic() + timeout_s
+    while marker not in seen and time.monotonic() < end:
+        ready, _, _ = select.select([fd], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    return seen
+
+
+def test_line_editing_works_on_a_terminal():
+    """Typed on a real (pseudo-)terminal: Ctrl-A then Ctrl-K erase the line (readline's keys).
+
+    Without readline the line would arrive as "x\\x01\\x0b" + the letter, which cannot be read.
+    """
+    import pty
+
+    item = load_bank("basics").item("basics-goal")
+    master, slave = pty.openpty()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TERM": "dumb"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "simlib", "quiz", "take", "basics", "--items", item.id],
+        stdin=slave, stdout=slave, stderr=slave, env=env, cwd=ROOT, close_fds=True,
+    )  # fmt: skip
+    os.close(slave)
+    try:
+        assert b"> " in _read_until(master, b"> ")
+        os.write(master, b"x\x01\x0b" + item.answer.encode() + b"\r")
+        seen = _read_until(master, b"Score:")
+        assert proc.wait(timeout=60) == 0
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+    text = seen.decode(errors="replace")
+    assert "Could not read" not in text and "Correct" in text, text
