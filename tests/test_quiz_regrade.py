@@ -315,3 +315,11 @@ def test_grade_cli_lists_overrides_and_carries_what_the_report_needs(tmp_path, c
     grades = tmp_path / "grades.json"
     grades.write_text(json.dumps(result))
     assert main(["quiz", "report", str(grades), "--out", str(tmp_path / "rep")]) == 0
+
+
+def test_the_readme_overrides_example_is_a_valid_file():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    start = readme.index("# overrides.yaml, for `--bank model_parallelism`")
+    block = readme[start : readme.index("```", start)]
+    overrides = parse_overrides(block, load_bank("model_parallelism"), "README.md")
+    assert len(overrides.items) == 4 and len(overrides.students) == 2

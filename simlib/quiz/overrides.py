@@ -3,29 +3,29 @@
 A teacher who finds an item ambiguous after the exam does not edit the bank (papers already
 went out); they write an overrides file and grade again::
 
-    # overrides.yaml
+    # overrides.yaml, for --bank model_parallelism
     items:
-      - item: dp-global-batch
-        accept: ["D"]          # single: another authored letter also earns full points
-        reason: "D is right if the batch is read per device"
-      - item: dp-jax-spellings
-        accept: ["AB"]         # multiple: another full answer set (authored letters)
-        reason: "..."
-      - item: ps-bytes-per-server-gb
-        accept_factor: [2]     # numeric: the student's own key times 2 also earns full points
-        accept_value: [12.5]   # numeric: this value (item's unit, item's tolerance) too
-        reason: "the prompt reads as either NM/k or 2NM/k"
-      - item: basics-dp-vs-mp
-        credit: [difference-4] # concepts: count this concept as found for everyone
-        reason: "the question never asked for it"
+      - item: mp-activation-memory
+        accept: ["C"]          # single: another authored letter also earns full points
+        reason: "C is defensible as worded"
+      - item: mp-more-microbatches
+        accept: ["AD"]         # multiple: another full answer set (authored letters)
+        reason: "activation memory does not grow for a fixed batch"
+      - item: mp-bubble-percent
+        accept_factor: [0.01]  # numeric: the student's own key times 0.01 also earns full points
+        accept_value: [20]     # numeric: this value (item's unit, item's tolerance) too
+        reason: "answered as a fraction"
+      - item: mp-explain-bubble
+        credit: [interleave]   # concepts: count this concept as found for everyone
+        reason: "not taught yet"
     students:
       - student: ada
-        item: dp-ring-allreduce-ms
+        item: mp-gpipe-makespan-ms
         points: 0.5            # add (or subtract) points on this item, kept within [0, points]
-        reason: "showed the right working; arithmetic slip"
+        reason: "right formula; arithmetic slip"
       - student: bo
-        item: zero-explain
-        score: 2               # or set the item's score outright
+        item: mp-explain-bubble
+        score: 1               # or set the item's score outright
         reason: "answer graded by hand"
 
 Letters are the **authored** letters of the bank (what ``simlib quiz list`` shows), never the
