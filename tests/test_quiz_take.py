@@ -305,3 +305,13 @@ def test_line_editing_works_on_a_terminal():
             proc.kill()
     text = seen.decode(errors="replace")
     assert "Could not read" not in text and "Correct" in text, text
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.text(max_size=30), max_size=6))
+def test_fuzzed_lines_never_crash_a_sitting(lines):
+    taken = take_in_terminal(
+        DP, "fuzz", items=[BATCH.id, SPELLINGS.id, RING.id], ask=_script(*lines), say=lambda _: None
+    )
+    assert len(taken.items) <= 3 and 0.0 <= taken.score <= taken.max_score
+    assert parse_submission(json.dumps(taken.submission())).student == "fuzz"
