@@ -315,3 +315,33 @@ def test_fuzzed_lines_never_crash_a_sitting(lines):
     )
     assert len(taken.items) <= 3 and 0.0 <= taken.score <= taken.max_score
     assert parse_submission(json.dumps(taken.submission())).student == "fuzz"
+
+
+def test_ctrl_c_in_a_subprocess_still_writes_the_submission(tmp_path):
+    import signal
+
+    key = make_variant(RING, "eve").key
+    out = tmp_path / "eve.json"
+    args = ["quiz", "take", "data_parallelism", "--student", "eve", "--out", str(out)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "simlib", *args, "--items", f"{RING.id},{BATCH.id}"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT,
+    )  # fmt: skip
+    try:
+        assert b"[1/2]" in _read_until(proc.stdout.fileno(), b"> ")
+        proc.stdin.write(f"{key:.6g} ms\n".encode())
+        proc.stdin.flush()
+        seen = _read_until(proc.stdout.fileno(), b"[2/2]")
+        if b"> " not in seen.split(b"[2/2]")[-1]:
+            _read_until(proc.stdout.fileno(), b"> ")
+        proc.send_signal(signal.SIGINT)
+        rest = proc.stdout.read().decode()
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert "answers so far are kept" in rest and f"wrote {out}" in rest
+    saved = json.loads(out.read_text())
+    assert saved["answers"][RING.id] == pytest.approx(key, rel=1e-6)
+    assert saved["answers"][BATCH.id] is None
