@@ -63,6 +63,7 @@ def test_conversions_are_exact(value, unit, target, expected):
         ("GB", "ms", "GB is a data unit, but the answer is a time in ms"),
         ("ms", "GB/s", "ms is a time unit, but the answer is a rate in GB/s"),
         ("parsecs", "ms", "unit 'parsecs' is not known"),
+        ("gb", "GB", "unit 'gb' is not known; did you mean GB or Gb"),
         ("s", "", "s is a time unit, but the answer is a ratio"),
     ],
 )

@@ -151,7 +151,11 @@ def convert(value: float, unit: str, target: str) -> float:
             return value
         wanted = Unit(target, "ratio", 1.0)
     if given is None:
-        raise UnitError(f"unit {unit!r} is not known; write the number in {target or 'plain'}")
+        near = sorted({u.symbol for name, u in UNITS.items() if name.lower() == unit.lower()})
+        hint = f"did you mean {' or '.join(near)}? " if near else ""
+        raise UnitError(
+            f"unit {unit!r} is not known; {hint}write the number in {target or 'plain numbers'}"
+        )
     if given.dimension != wanted.dimension:
         raise UnitError(
             f"{unit} is a {given.dimension} unit, but the answer is a {wanted.dimension}"
