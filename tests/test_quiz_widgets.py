@@ -39,27 +39,30 @@ def test_quiz_checks_answers_and_keeps_score():
     assert [w.item.id for w in quiz.items] == ids[:3]
     assert "Score so far: 0 of 3 points (0 of 3 checked)" in quiz.score.value
     single, numeric, multiple = quiz.items
-    single.set_answer("C")
+    single.set_answer(single.view.answer)
     single.check_button.click()
     assert "Correct." in single.feedback.value and single.result.correct
     key = make_variant(numeric.item, "ada").key
-    numeric.set_answer(f"{key * 2 / 1.0:.6g}")
-    numeric.check_button.click()
-    assert "Not yet right." in numeric.feedback.value
-    numeric.set_answer(f"{key:.5g}")
+    numeric.set_answer(f"{key:.5g} ms")
     numeric.check()
     assert "Correct." in numeric.feedback.value
-    multiple.set_answer(["A", "B"])
+    right = multiple.view.answer
+    wrong = next(x for x in "ABCD"[: len(multiple.view.options)] if x not in right)
+    assert len(right) == 3  # the key is three of four options
+    multiple.set_answer([*right, wrong])
     multiple.check()
     assert "Partly right." in multiple.feedback.value
-    assert "Score so far: 2.67 of 3 points (3 of 3 checked)" in quiz.score.value
+    fraction = (3 - 1) / 3  # each right pick less each wrong one, over the key
+    assert multiple.earned == pytest.approx(fraction)
+    assert f"Score so far: {2 + fraction:.3g} of 3 points (3 of 3 checked)" in quiz.score.value
 
 
 def test_every_control_is_a_labelled_keyboard_widget():
     quiz = show_quiz("basics")
     controls = _controls(quiz)
     buttons = [c for c in controls if isinstance(c, widgets.Button)]
-    assert len(buttons) == len(quiz.items) and all(b.description == "Check" for b in buttons)
+    assert len(buttons) == 2 * len(quiz.items)
+    assert [b.description for b in buttons[:2]] == ["Check", "Show answer"]
     concept = next(w for w in quiz.items if w.item.type == "concepts")
     assert isinstance(concept.answer_input, widgets.Textarea)
     concept.set_answer("In data parallelism each GPU has a full copy of the model.")
@@ -111,4 +114,74 @@ def test_end_of_notebook_quizzes_build(notebook):
     quiz = show_quiz(topic, items=ids)
     assert [w.item.id for w in quiz.items] == ids
     assert all(w.check().feedback == "No answer given." for w in quiz.items)
-    assert "0 of 5 points (5 of 5 checked)" in quiz.score.value
+    assert "0 of 5 points (0 of 5 checked)" in quiz.score.value  # an empty check costs nothing
+
+
+def _wrong_letter(view):
+    return next(x for x in "ABCDEFGH"[: len(view.options)] if x != view.answer)
+
+
+def test_only_the_first_check_counts_and_the_answer_waits_for_a_second_try():
+    quiz = show_quiz("data_parallelism", items=["dp-global-batch"], student="ada")
+    (w,) = quiz.items
+    w.set_answer(_wrong_letter(w.view))
+    w.check()
+    text = w.feedback.value
+    assert "Not yet right." in text and "Try once more" in text
+    assert "the answer is" not in text and w.view.options[ord(w.view.answer) - 65] not in text
+    assert not w.revealed and w.earned == 0.0
+    w.set_answer(w.view.answer)
+    w.check()
+    assert "Correct." in w.feedback.value and "only your first check counts" in w.feedback.value
+    assert w.earned == 0.0 and "Score so far: 0 of 1 points (1 of 1 checked)" in quiz.score.value
+
+
+def test_a_second_wrong_try_shows_the_answer():
+    quiz = show_quiz("data_parallelism", items=["dp-global-batch"], student="bo")
+    (w,) = quiz.items
+    w.set_answer(_wrong_letter(w.view))
+    w.check()
+    w.check()
+    assert w.revealed and f"the answer is {w.view.answer}" in w.feedback.value
+
+
+def test_a_shown_answer_earns_nothing():
+    quiz = show_quiz(
+        "data_parallelism", items=["dp-global-batch", "dp-ring-allreduce-ms"], student="cy"
+    )
+    single, numeric = quiz.items
+    single.show_button.click()
+    key_text = f"{single.view.answer}) {single.view.options[ord(single.view.answer) - 65]}"
+    assert key_text in single.feedback.value and single.earned == 0.0
+    single.set_answer(single.view.answer)
+    single.check()
+    assert single.earned == 0.0
+    key = make_variant(numeric.item, "cy").key
+    assert numeric.show_answer().startswith("The answer: ")
+    assert f"{key:.6g}" in numeric.feedback.value or str(int(key)) in numeric.feedback.value
+    assert "Score so far: 0 of 2 points (2 of 2 checked)" in quiz.score.value
+
+
+def test_a_widget_given_a_student_shows_their_order_and_self_study_the_authored_one():
+    item_id = "dp-global-batch"
+    authored = show_quiz("data_parallelism", items=[item_id]).items[0]
+    assert [label for label, _ in authored.answer_input.options] == [
+        f"{'ABCD'[i]}) {t}" for i, t in enumerate(authored.item.options)
+    ]
+    views = [show_quiz("data_parallelism", items=[item_id], student=s).items[0] for s in "pqrst"]
+    orders = {tuple(label[3:] for label, _ in w.answer_input.options) for w in views}
+    assert len(orders) > 1  # five students, not all in one order
+    for w in views:
+        assert [label[3:] for label, _ in w.answer_input.options] == list(w.view.options)
+        w.set_answer(w.view.answer)
+        assert w.check().correct and w.earned == 1.0
+
+
+def test_unreadable_numbers_cost_nothing_and_units_convert():
+    (w,) = show_quiz("data_parallelism", items=["dp-ring-allreduce-ms"], student="ada").items
+    w.set_answer("19,25")
+    w.check()
+    assert "costs nothing" in w.feedback.value and w.first is None
+    key = make_variant(w.item, "ada").key
+    w.set_answer(f"{key / 1000:.6g} s")
+    assert w.check().correct and w.earned == 1.0

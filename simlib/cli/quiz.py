@@ -1,9 +1,14 @@
 """``simlib quiz ...`` and ``simlib cards ...``: quizzes and flashcards for the classroom.
 
 - ``simlib quiz list [BANK]``: items with id, type, prompt and options.
-- ``simlib quiz take BANK [--student ID]``: answer in the terminal, graded at once.
+- ``simlib quiz take BANK [--student ID] [--out submission.json]``: answer in the terminal,
+  graded at once; ``--out`` saves the answers (also after Ctrl-C) as a submission.
 - ``simlib quiz paper BANK --student ID --out paper.json``: a student's variant, no answers.
 - ``simlib quiz grade --bank BANK --submissions DIR --csv grades.csv --gradescope results.json``.
+- ``simlib quiz grade ... --overrides overrides.yaml``: regrade with alternative keys and
+  per-student adjustments; every override applied is listed in the outputs.
+- ``simlib quiz report GRADES.json --out DIR``: item analysis (difficulty, discrimination,
+  distractors, concept miss rates) as CSV and one PNG.
 - ``simlib quiz check [BANK]``: validate banks, compute sample keys of every numeric item, and
   grade the same-letter and longest-option strategies (fails, exit 1, over 35%).
 - ``simlib quiz key BANK --course SECRET (--student ID | --roster roster.csv) --out key.csv``:
@@ -20,6 +25,7 @@ Everything from :mod:`simlib.quiz` is imported inside the handlers, so ``simlib 
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 
@@ -97,6 +103,12 @@ def _register_quiz(sub) -> None:
     p = cmds.add_parser("take", help="take a quiz in the terminal, graded as you go")
     p.add_argument("bank", help="bank topic or path")
     _variant_flags(p)
+    p.set_defaults(student=None)
+    p.add_argument(
+        "--out",
+        default=None,
+        help="write your answers as a submission JSON that `quiz grade` accepts (needs --student)",
+    )
     add_json_flag(p)
     p.set_defaults(handler=run_take)
     p = cmds.add_parser(
@@ -114,8 +126,21 @@ def _register_quiz(sub) -> None:
     p.add_argument("--gradescope", default=None, help="Gradescope results JSON to write")
     _course_flag(p)
     _bank_dir_flag(p)
+    p.add_argument(
+        "--overrides",
+        default=None,
+        help="YAML of alternative keys per item and per-student adjustments, each with a reason "
+        "(see README: Regrading and item analysis)",
+    )
     add_json_flag(p)
     p.set_defaults(handler=run_grade)
+    p = cmds.add_parser(
+        "report", help="item analysis of graded work: difficulty, discrimination, distractors"
+    )
+    p.add_argument("grades", help="the JSON that `simlib quiz grade --json` printed")
+    p.add_argument("--out", required=True, help="folder for the CSV files and items.png")
+    add_json_flag(p)
+    p.set_defaults(handler=run_report)
     p = cmds.add_parser(
         "check",
         help="validate banks, sample numeric keys, grade the same-letter and longest-option "
@@ -222,7 +247,25 @@ def _say_to(stream):
 
 
 def _ask_on(stream):
-    """Like input(), but the prompt goes to ``stream`` (stderr with --json, keeping stdout JSON)."""
+    """Like input(), but the prompt goes to ``stream`` (stderr with --json, keeping stdout JSON).
+
+    On a terminal, answers are read with :func:`input` and :mod:`readline` (line editing and
+    history); from a pipe or file, one line at a time.
+    """
+    if sys.stdin.isatty():
+        try:
+            import readline  # noqa: F401 - importing it gives input() line editing
+        except ImportError:  # pragma: no cover - Windows without pyreadline
+            pass
+
+        def ask_tty(prompt: str) -> str:
+            if stream is sys.stdout:
+                return input(prompt)
+            stream.write(prompt)
+            stream.flush()
+            return input()
+
+        return ask_tty
 
     def ask(prompt: str) -> str:
         stream.write(prompt)
@@ -235,12 +278,27 @@ def _ask_on(stream):
     return ask
 
 
+def _check_submission_target(args) -> None:
+    """Before asking anything: --out needs a student id that a submission may carry."""
+    from simlib.quiz import SubmissionError, parse_submission
+
+    if args.out is None:
+        return
+    if args.student is None:
+        raise SubmissionError(
+            f"--out {args.out}: a submission needs a student id; add --student ID"
+        )
+    parse_submission(json.dumps({"student": args.student, "answers": {}}), "--student")
+
+
 def run_take(args) -> int:
-    from simlib.quiz import load_bank, take_in_terminal
+    from simlib.quiz import load_bank, parse_submission, take_in_terminal
+    from simlib.quiz.storage import write_json_atomic
 
     bank = load_bank(args.bank, bank_dir=args.bank_dir)
+    _check_submission_target(args)
     stream = sys.stderr if args.json else sys.stdout
-    graded = take_in_terminal(
+    taken = take_in_terminal(
         bank,
         args.student,
         course=args.course,
@@ -251,14 +309,22 @@ def run_take(args) -> int:
     )
     result = {
         "bank": bank.topic,
-        "student": graded.student,
-        "score": graded.score,
-        "max_score": graded.max_score,
+        "student": taken.student,
+        "score": taken.score,
+        "max_score": taken.max_score,
+        "stopped": taken.stopped,
+        "out": args.out,
         "items": [
             {"id": r.item_id, "score": r.score, "points": r.points, "correct": r.correct}
-            for r in graded.items
+            for r in taken.items
         ],
     }
+    if args.out:
+        submission = taken.submission()
+        parse_submission(json.dumps(submission), args.out)  # what we write, grade accepts
+        write_json_atomic(args.out, submission)
+        answered = sum(v is not None for v in submission["answers"].values())
+        print(f"wrote {args.out}: {answered} answer(s) for {taken.student}", file=stream)
     if args.json:
         emit(result, True, str)
     return 0
@@ -298,11 +364,17 @@ def run_paper(args) -> int:
 
 def run_grade(args) -> int:
     from simlib.quiz import grade_class, load_bank, load_submissions, write_csv, write_gradescope
+    from simlib.quiz.analysis import class_records
+    from simlib.quiz.overrides import load_overrides, regrade
     from simlib.quiz.paper import paper_check
 
     bank = load_bank(args.bank, bank_dir=args.bank_dir)
+    overrides = load_overrides(args.overrides, bank) if args.overrides else None
     good, rejected = load_submissions(args.submissions, check=paper_check(bank, args.course))
     book = grade_class(bank, good, rejected, course=args.course)
+    missing: tuple[str, ...] = ()
+    if overrides is not None:
+        book, missing = regrade(book, good, overrides)
     if args.csv:
         write_csv(book, args.csv)
     if args.gradescope:
@@ -310,12 +382,24 @@ def run_grade(args) -> int:
     result = {**book.summary(), "csv": args.csv, "gradescope": args.gradescope}
     for r in book.rejected:
         print(f"simlib: skipped {r.reason}", file=sys.stderr)
+    for student in missing:
+        print(
+            f"simlib: {args.overrides}: no graded submission from {student!r}; "
+            "their adjustment was not applied",
+            file=sys.stderr,
+        )
+    if overrides is not None:
+        result["overrides"] = [a.as_dict() for a in book.overrides]
+        result["overrides_not_applied"] = list(missing)
+    answers = {s.student: s.answers for s in good}
+    result.update(class_records(bank, book.rows, answers, course=args.course))
 
     def text(r):
         mean = "-" if r["mean_score"] is None else f"{r['mean_score']:.3g}"
+        applied = f"; {len(r['overrides'])} override(s) applied" if "overrides" in r else ""
         return (
             f"graded {r['graded']} submission(s) of {r['bank']}, mean {mean} of "
-            f"{r['max_score']:g}; skipped {len(r['rejected'])}"
+            f"{r['max_score']:g}; skipped {len(r['rejected'])}{applied}"
         )
 
     emit(result, args.json, text)
@@ -362,6 +446,35 @@ def _strategy_row(bank) -> tuple[dict, list[str]]:
         "ok": not failures,
     }
     return row, failures
+
+
+def run_report(args) -> int:
+    from simlib.quiz.analysis import analyse, load_grades, write_report
+
+    grades = load_grades(args.grades)
+    report = analyse(grades)
+    title = f"Item analysis: {grades.get('bank', '')}, {len(grades['students'])} students"
+    paths = write_report(report, args.out, title=title)
+    result = {
+        "bank": grades.get("bank"),
+        "students": len(grades["students"]),
+        "items": [
+            {"id": s.item, "difficulty": s.difficulty, "discrimination": s.discrimination}
+            for s in report.items
+        ],
+        "files": [str(p) for p in paths],
+    }
+
+    def text(r):
+        lines = [f"{'item':<32} {'difficulty':>10} {'r_pb':>7}"]
+        for i in r["items"]:
+            d = "-" if i["difficulty"] is None else f"{i['difficulty']:.2f}"
+            x = "-" if i["discrimination"] is None else f"{i['discrimination']:.2f}"
+            lines.append(f"{i['id']:<32} {d:>10} {x:>7}")
+        return "\n".join([*lines, "wrote " + ", ".join(r["files"])])
+
+    emit(result, args.json, text)
+    return 0
 
 
 def run_check(args) -> int:

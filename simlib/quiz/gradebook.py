@@ -40,6 +40,12 @@ class Gradebook:
     course: str
     rows: tuple[SubmissionResult, ...]
     rejected: tuple[Rejected, ...] = ()
+    #: Overrides applied by a regrade (:mod:`simlib.quiz.overrides`); None when none were given.
+    overrides: tuple | None = None
+
+    def overrides_for(self, student: str) -> list:
+        """The overrides applied to ``student``'s grade, in the order they were applied."""
+        return [a for a in self.overrides or () if a.student == student]
 
     def summary(self) -> dict:
         """Counts and mean score, for ``--json`` output."""
@@ -78,13 +84,15 @@ def csv_text(book: Gradebook) -> str:
     ids = [item.id for item in book.bank.items]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["student", "attempt", "score", "max_score", "percent", *ids])
+    extra = ["overrides"] if book.overrides is not None else []
+    writer.writerow(["student", "attempt", "score", "max_score", "percent", *ids, *extra])
     for row in book.rows:
         by_id = {r.item_id: r.score for r in row.items}
         percent = 100 * row.score / row.max_score if row.max_score else 0.0
         writer.writerow(
             [row.student, row.attempt, f"{row.score:.4g}", f"{row.max_score:.4g}", f"{percent:.1f}"]
             + [f"{by_id[i]:.4g}" for i in ids]
+            + (["; ".join(a.text() for a in book.overrides_for(row.student))] if extra else [])
         )
     return out.getvalue()
 
@@ -108,13 +116,17 @@ def gradescope_data(book: Gradebook) -> dict:
             }
             for r in row.items
         ]
+        regraded = "".join(f"\nRegraded {a.text()}" for a in book.overrides_for(row.student))
         students[row.student] = {
             "score": _round(row.score),
             "max_score": _round(row.max_score),
             "tests": tests,
-            "output": f"{_round(row.score):g}/{_round(row.max_score):g} points",
+            "output": f"{_round(row.score):g}/{_round(row.max_score):g} points{regraded}",
         }
-    return {"format": "gradescope-autograder-results", **book.summary(), "students": students}
+    data = {"format": "gradescope-autograder-results", **book.summary(), "students": students}
+    if book.overrides is not None:
+        data["overrides"] = [a.as_dict() for a in book.overrides]
+    return data
 
 
 def write_gradescope(book: Gradebook, path: str | os.PathLike) -> None:

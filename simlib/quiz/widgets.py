@@ -1,8 +1,10 @@
 """Quizzes and flashcards as ipywidgets (JupyterLab, Voila, and headless nbclient runs).
 
-- :func:`show_quiz` renders a bank's items (or some of them): an input per item, a **Check**
-  button, and feedback in words ("Correct: ...", "Not quite: ...", "3/4 concepts ...") with a
-  running score. Nothing relies on colour.
+- :func:`show_quiz` renders a bank's items (or some of them): an input per item, **Check** and
+  **Show answer** buttons, and feedback in words ("Correct: ...", "Not yet right ...",
+  "3/4 concepts ...") with a running score. The score counts each item's first check; the
+  answer is shown after a second wrong check or on **Show answer**, and a shown answer earns
+  nothing. Given a student, a quiz shows that student's option order. Nothing relies on colour.
 - :func:`show_flashcards` shows a deck's due cards: **Show answer** flips the card, then
   **Again / Hard / Good / Easy** rate it; FSRS schedules it and the state is saved at once.
 
@@ -23,12 +25,13 @@ from datetime import datetime
 
 import ipywidgets as widgets
 
+from simlib.quiz.answers import SELF_STUDY, read_answer
 from simlib.quiz.bank import load_bank, load_deck
 from simlib.quiz.cards import RATINGS, ReviewState
 from simlib.quiz.grading import ItemResult, grade_answer
-from simlib.quiz.paper import paper_item
-from simlib.quiz.schema import MultipleChoice, NumericItem, SingleChoice
-from simlib.quiz.variants import DEFAULT_COURSE
+from simlib.quiz.order import presented
+from simlib.quiz.schema import LETTERS, MultipleChoice, NumericItem, SingleChoice
+from simlib.quiz.variants import DEFAULT_COURSE, format_number, make_variant
 
 __all__ = ["FlashcardWidget", "ItemWidget", "QuizWidget", "show_flashcards", "show_quiz"]
 
@@ -40,47 +43,79 @@ def _p(text: str, role: str = "") -> str:
     return f"<p{attr}>{html.escape(text)}</p>"
 
 
-def _input_for(item, shown: dict):
-    if isinstance(item, SingleChoice):
-        labels = [(f"{o['letter']}) {o['text']}", o["letter"]) for o in shown["options"]]
+def _input_for(view):
+    if isinstance(view, SingleChoice):
+        labels = [(f"{LETTERS[i]}) {text}", LETTERS[i]) for i, text in enumerate(view.options)]
         return widgets.RadioButtons(options=labels, value=None, layout=_WIDE)
-    if isinstance(item, MultipleChoice):
+    if isinstance(view, MultipleChoice):
         boxes = [
-            widgets.Checkbox(description=f"{o['letter']}) {o['text']}", indent=False, layout=_WIDE)
-            for o in shown["options"]
+            widgets.Checkbox(description=f"{LETTERS[i]}) {text}", indent=False, layout=_WIDE)
+            for i, text in enumerate(view.options)
         ]
         return widgets.VBox(boxes)
-    if isinstance(item, NumericItem):
-        unit = f" ({item.unit})" if item.unit else ""
+    if isinstance(view, NumericItem):
+        unit = f" in {view.unit}" if view.unit else ""
         return widgets.Text(placeholder=f"a number{unit}, e.g. 12.5", description="Answer:")
     return widgets.Textarea(placeholder="Explain in a few sentences.", layout=_WIDE, rows=4)
 
 
+def _verdict(result: ItemResult) -> str:
+    if result.correct:
+        return "Correct."
+    return "Partly right." if result.score > 0 else "Not yet right."
+
+
 class ItemWidget(widgets.VBox):
-    """One item: prompt, input, a Check button and feedback in words."""
+    """One item: prompt, input, **Check** and **Show answer** buttons, and feedback in words.
+
+    Only the first check is scored (:attr:`earned`). A wrong first check says what was wrong
+    without giving the answer away; the answer is shown after a second wrong check or on
+    **Show answer**, and an answer shown before any check earns nothing. An answer that cannot
+    be read (empty, ``"19,25"``, a time typed in GB) is not a check: it costs nothing.
+    With a ``student``, the options come in that student's order (:func:`presented`).
+    """
 
     def __init__(
         self,
         item,
         *,
         number: int | None = None,
-        student: str = "guest",
+        student: str | None = None,
         course: str = DEFAULT_COURSE,
         attempt: int = 0,
         on_check: Callable[[ItemWidget], None] | None = None,
     ):
         super().__init__()
         self.item, self.student, self.course, self.attempt = item, student, course, attempt
+        self.view = presented(item, student=student, course=course, attempt=attempt)
+        self._seed_student = SELF_STUDY if student is None else student
         self.result: ItemResult | None = None
+        self.first: ItemResult | None = None
+        self.wrong_checks = 0
+        self.revealed = False
         self._on_check = on_check
-        shown = paper_item(item, student, course=course, attempt=attempt)
+        prompt = self.view.prompt
+        if isinstance(self.view, NumericItem):
+            prompt = make_variant(
+                self.view, self._seed_student, course=course, attempt=attempt
+            ).prompt
         label = f"Question {number}. " if number else ""
-        self.prompt = widgets.HTML(_p(label + shown["prompt"]))
-        self.answer_input = _input_for(item, shown)
+        self.prompt = widgets.HTML(_p(label + prompt))
+        self.answer_input = _input_for(self.view)
         self.check_button = widgets.Button(description="Check", tooltip="Check your answer")
+        self.show_button = widgets.Button(
+            description="Show answer", tooltip="Show the answer (a shown answer earns nothing)"
+        )
         self.feedback = widgets.HTML("")
         self.check_button.on_click(lambda _b: self.check())
-        self.children = [self.prompt, self.answer_input, self.check_button, self.feedback]
+        self.show_button.on_click(lambda _b: self.show_answer())
+        buttons = widgets.HBox([self.check_button, self.show_button])
+        self.children = [self.prompt, self.answer_input, buttons, self.feedback]
+
+    @property
+    def earned(self) -> float | None:
+        """Points this item counts: the first check's, 0 if the answer was shown first."""
+        return None if self.first is None else self.first.score
 
     def answer(self):
         """The answer as entered: a letter, a list of letters or text (None if empty)."""
@@ -90,39 +125,110 @@ class ItemWidget(widgets.VBox):
         return box.value or None
 
     def set_answer(self, value) -> None:
-        """Enter an answer programmatically (for demonstrations and tests)."""
+        """Enter an answer programmatically, letters as shown (for demonstrations and tests)."""
         if isinstance(self.item, MultipleChoice):
             for c in self.answer_input.children:
                 c.value = c.description[0] in value
         else:
             self.answer_input.value = value if isinstance(self.item, SingleChoice) else str(value)
 
-    def check(self) -> ItemResult:
-        """Grade the current answer, show the feedback and return the result."""
-        self.result = grade_answer(
-            self.item, self.answer(), student=self.student, course=self.course, attempt=self.attempt
+    def _grade(self, value) -> ItemResult:
+        return grade_answer(
+            self.view, value, student=self._seed_student, course=self.course, attempt=self.attempt
         )
-        verdict = (
-            "Correct."
-            if self.result.correct
-            else ("Partly right." if self.result.score > 0 else "Not yet right.")
-        )
-        score = f" ({self.result.score:.3g} of {self.result.points:g} points)"
-        self.feedback.value = _p(f"{verdict}{score} {self.result.feedback}", role="status")
+
+    def _say(self, text: str) -> None:
+        self.feedback.value = _p(text, role="status")
         if self._on_check:
             self._on_check(self)
+
+    def check(self) -> ItemResult:
+        """Grade the current answer, show the feedback and return the result.
+
+        An unreadable answer returns a zero result and changes nothing else.
+        """
+        raw = self.answer()
+        text = ", ".join(raw) if isinstance(raw, list) else raw
+        reading = read_answer(self.view, text)
+        if not reading.ok:
+            if raw is None:
+                self._say("No answer given.")
+                return ItemResult(self.item.id, 0.0, self.item.points, False, "No answer given.")
+            why = f"Could not read that: {reading.problem}. Try again; this costs nothing."
+            self._say(why)
+            return ItemResult(self.item.id, 0.0, self.item.points, False, why)
+        self.result = self._grade(reading.value)
+        if self.first is None:
+            self.first = self.result
+        self.wrong_checks += not self.result.correct
+        if not (self.result.correct or self.revealed or self.wrong_checks >= 2):
+            said = self._nudge(self.result, reading.value)
+        else:
+            self.revealed = self.revealed or not self.result.correct
+            said = self.result.feedback
+        self._say(f"{_verdict(self.result)} {self._scored()} {said}")
         return self.result
+
+    def _scored(self) -> str:
+        earned = self.earned or 0.0
+        practice = (
+            " (practice: only your first check counts)" if self.first is not self.result else ""
+        )
+        return f"Scored {earned:.3g} of {self.item.points:g} points{practice}."
+
+    def _nudge(self, result: ItemResult, value) -> str:
+        """Feedback on a wrong first check that does not give the answer away."""
+        details = result.details
+        if isinstance(self.view, SingleChoice):
+            said = f"You chose {details.get('chosen', '?')}."
+        elif isinstance(self.view, MultipleChoice):
+            key, chosen = set(details.get("answer", ())), set(details.get("chosen", ()))
+            said = f"{len(chosen & key)} of your {len(chosen)} choice(s) are right."
+        elif isinstance(self.view, NumericItem):
+            unit = f" {self.view.unit}" if self.view.unit else ""
+            said = f"You gave {format_number(value)}{unit}."
+            said += "".join(
+                f" {self.view.mistakes[i].feedback}" for i in details.get("mistakes", ())
+            )
+        else:
+            said = result.feedback
+        hint = f" Hint: {self.item.hint}" if self.item.hint else ""
+        return f"{said}{hint} Try once more, or press Show answer."
+
+    def show_answer(self) -> str:
+        """Show the answer; before any check the item is scored 0 (a shown answer earns nothing)."""
+        if self.first is None:
+            self.first = ItemResult(self.item.id, 0.0, self.item.points, False, "answer shown")
+        self.revealed = True
+        text = f"The answer: {self._key_text()} {self._scored()}"
+        self._say(text)
+        return text
+
+    def _key_text(self) -> str:
+        view = self.view
+        if isinstance(view, SingleChoice):
+            shown = f"{view.answer}) {view.options[LETTERS.index(view.answer)]}"
+        elif isinstance(view, MultipleChoice):
+            shown = "; ".join(f"{a}) {view.options[LETTERS.index(a)]}" for a in view.answer)
+        elif isinstance(view, NumericItem):
+            key = make_variant(
+                view, self._seed_student, course=self.course, attempt=self.attempt
+            ).key
+            shown = f"{format_number(key)}{' ' + view.unit if view.unit else ''}"
+        else:
+            shown = view.model_answer or "; ".join(c.name for c in view.concepts)
+        return f"{shown}. {view.explanation}".strip()
 
 
 class QuizWidget(widgets.VBox):
-    """Several items with a running score."""
+    """Several items with a running score (each item counts its first check)."""
 
     def __init__(
         self,
         items: Sequence,
         *,
         title: str = "",
-        student: str = "guest",
+        student: str | None = None,
         course: str = DEFAULT_COURSE,
         attempt: int = 0,
     ):
@@ -144,11 +250,10 @@ class QuizWidget(widgets.VBox):
         self.children = [self.title, *self.items, self.score]
 
     def _update(self) -> None:
-        done = [w.result for w in self.items if w.result is not None]
+        done = [w.earned for w in self.items if w.earned is not None]
         total = sum(w.item.points for w in self.items)
-        got = sum(r.score for r in done)
         self.score.value = _p(
-            f"Score so far: {got:.3g} of {total:g} points "
+            f"Score so far: {sum(done):.3g} of {total:g} points "
             f"({len(done)} of {len(self.items)} checked).",
             role="status",
         )
@@ -158,12 +263,16 @@ def show_quiz(
     topic: str,
     items: Sequence[str] | None = None,
     *,
-    student: str = "guest",
+    student: str | None = None,
     course: str = DEFAULT_COURSE,
     attempt: int = 0,
     title: str | None = None,
 ) -> QuizWidget:
-    """A quiz widget for bank ``topic`` (all items, or the ids in ``items``), ready to display."""
+    """A quiz widget for bank ``topic`` (all items, or the ids in ``items``), ready to display.
+
+    Without a ``student`` (self-study) options are in the authored order and numeric items use
+    the ``guest`` variant; with one, that student's option order and variant.
+    """
     bank = load_bank(topic)
     chosen = bank.items if items is None else [bank.item(i) for i in items]
     return QuizWidget(

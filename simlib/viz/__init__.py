@@ -6,7 +6,8 @@ Nothing here runs an engine; it only draws what the engines reported. Modules, b
 ``parallelism`` (model-parallel engine runs: memory per device, the pipeline's ticks and bubble,
 memory saved against bytes sent); ``convergence`` (real training under simulated schedules:
 loss against time and updates, the synchronisation trade-off); ``failures`` (crashes,
-checkpoints and restarts; the best checkpoint interval).
+checkpoints and restarts; the best checkpoint interval); ``items`` (a graded class's item
+analysis: difficulty against discrimination).
 """
 
 from simlib.viz.cluster import (
@@ -20,6 +21,7 @@ from simlib.viz.cluster import (
 from simlib.viz.convergence import plot_loss_vs_time, plot_tradeoff
 from simlib.viz.display import enable_notebook_display, figure_png
 from simlib.viz.failures import plot_checkpoint_intervals, plot_failure_timeline
+from simlib.viz.items import plot_item_analysis
 from simlib.viz.parallelism import (
     plot_bubble,
     plot_memory_per_device,
@@ -39,6 +41,7 @@ __all__ = [
     "plot_collectives",
     "plot_digits",
     "plot_failure_timeline",
+    "plot_item_analysis",
     "plot_loss_vs_time",
     "plot_losses",
     "plot_memory_per_device",
