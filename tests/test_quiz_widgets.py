@@ -91,10 +91,11 @@ def test_flashcards_flip_rate_and_survive_a_restart(state_dir):
 
 
 END_OF_NOTEBOOK = {
-    "00": ("basics", ["basics-goal", "basics-dp-strategy", "basics-virtual-devices",
-                      "basics-real-or-simulated", "basics-speedup-limit"]),
+    "00": ("basics", ["basics-virtual-devices", "basics-restart-kernel",
+                      "basics-virtual-not-faster", "basics-one-vs-eight",
+                      "basics-real-or-simulated"]),
     "01": ("why_distributed", ["why-wall-clock", "why-memory-wall", "why-amdahl-speedup",
-                               "why-efficiency", "why-comm-bound"]),
+                               "why-efficiency", "why-ring-bytes"]),
     "02": ("data_parallelism", ["dp-what-is-replicated", "dp-gradient-combine", "dp-global-batch",
                                 "dp-ring-allreduce-ms", "dp-shard-map-pitfall"]),
     "03": ("model_parallelism", ["mp-megatron-mlp", "mp-pipeline-split", "mp-bubble-percent",

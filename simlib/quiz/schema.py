@@ -8,6 +8,12 @@ A bank (``quizzes/<topic>.yaml``) holds items of four types:
   ranges; every student gets a seeded variant and the key is computed, never typed;
 - ``concepts``: free text graded by concepts (phrasings, patterns) and misconceptions.
 
+Every item may say where the course teaches what it asks: ``taught_in: "04"`` (notebook 04) or
+``taught_in: "04#ssp"`` (the section of notebook 04 whose heading contains ``ssp``, headings
+written as lower-case words joined by ``-``). The shipped banks give it on every item, and a
+notebook's quiz asks only what that notebook or an earlier one taught
+(``tests/test_quiz_taught.py``).
+
 A deck (``quizzes/cards_<name>.yaml``) holds flashcards (front, back). Every model forbids
 unknown fields, so a misspelt field is an error that names it rather than a silent default.
 """
@@ -46,6 +52,7 @@ MAX_RANGE_VALUES = 100_000
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+TaughtIn = Annotated[str, Field(pattern=r"^\d\d(#[a-z0-9][a-z0-9-]{0,63})?$")]
 Name = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")]
 Text = Annotated[str, Field(min_length=1, max_length=4000)]
 Note = Annotated[str, Field(max_length=4000)]
@@ -83,6 +90,12 @@ class _ItemBase(_Model):
     tags: tuple[Slug, ...] = ()
     hint: Note = ""
     explanation: Note = ""
+    taught_in: TaughtIn | None = None
+
+    @property
+    def taught_notebook(self) -> str | None:
+        """The notebook number of ``taught_in`` (``"04#ssp"`` -> ``"04"``), or None."""
+        return self.taught_in.split("#", 1)[0] if self.taught_in else None
 
 
 def _letter_index(letter: str, options: tuple[str, ...]) -> int:
