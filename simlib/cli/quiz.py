@@ -192,7 +192,9 @@ def run_take(args) -> int:
 def run_paper(args) -> int:
     from simlib.quiz import build_paper, load_bank
     from simlib.quiz.storage import write_json_atomic
+    from simlib.quiz.submissions import check_identity
 
+    check_identity(args.student, args.attempt)  # the rules `quiz grade` applies
     bank = load_bank(args.bank)
     paper = build_paper(
         bank, args.student, course=args.course, attempt=args.attempt, items=_items(args.items)
@@ -209,18 +211,21 @@ def run_paper(args) -> int:
 
 
 def run_grade(args) -> int:
-    from simlib.quiz import grade_class, load_bank, load_submissions, write_csv, write_gradescope
+    """Grade the folder and write both outputs together; exit 1 if any file was skipped."""
+    from simlib.files import printable, resolve_target
+    from simlib.quiz import grade_class, load_bank, load_submissions
+    from simlib.quiz.gradebook import write_gradebook
 
+    for out in (args.csv, args.gradescope):
+        if out:
+            resolve_target(out)  # a bad output path is refused before any grading
     bank = load_bank(args.bank)
     good, rejected = load_submissions(args.submissions)
     book = grade_class(bank, good, rejected, course=args.course)
-    if args.csv:
-        write_csv(book, args.csv)
-    if args.gradescope:
-        write_gradescope(book, args.gradescope)
+    write_gradebook(book, csv_path=args.csv, gradescope_path=args.gradescope)
     result = {**book.summary(), "csv": args.csv, "gradescope": args.gradescope}
     for r in book.rejected:
-        print(f"simlib: skipped {r.reason}", file=sys.stderr)
+        print(f"simlib: skipped {printable(r.reason, 400)}", file=sys.stderr)
 
     def text(r):
         mean = "-" if r["mean_score"] is None else f"{r['mean_score']:.3g}"
@@ -230,7 +235,7 @@ def run_grade(args) -> int:
         )
 
     emit(result, args.json, text)
-    return 0
+    return 1 if book.rejected else 0
 
 
 def run_check(args) -> int:

@@ -1,8 +1,9 @@
 """Export a flashcard deck to Anki (``.apkg``, via ``genanki``).
 
 Model, deck and note ids come from SHA-256 hashes of the deck and card ids, so exporting again
-updates the same notes in Anki instead of duplicating them. The file is written to a temporary
-name and moved into place.
+updates the same notes in Anki instead of duplicating them. genanki builds the package in a
+scratch folder; :func:`simlib.files.write_bytes` then puts it in place atomically (a device,
+FIFO or folder at the path is refused, a symlink is written through).
 
 Example:
     >>> from simlib.quiz.bank import load_deck
@@ -17,6 +18,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from simlib.files import resolve_target, write_bytes
 from simlib.quiz.errors import QuizError
 from simlib.quiz.schema import Deck
 
@@ -61,17 +63,18 @@ def export_anki(deck: Deck, path: str | os.PathLike) -> Path:
             guid=genanki.guid_for("simlib", deck.name, card.id),
         )
         anki_deck.add_note(note)
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
+    target = resolve_target(path)  # refused before any work if it is a folder or device
     try:
-        genanki.Package(anki_deck).write_to_file(
-            tmp, timestamp=1_600_000_000 + _stable_id(deck.name) % 10**8
-        )
-        os.replace(tmp, target)
+        with tempfile.TemporaryDirectory(prefix="simlib-anki-") as scratch:
+            built = Path(scratch) / "deck.apkg"
+            genanki.Package(anki_deck).write_to_file(
+                str(built), timestamp=1_600_000_000 + _stable_id(deck.name) % 10**8
+            )
+            data = built.read_bytes()
     except OSError as exc:
-        raise QuizError(f"cannot write {target} ({exc.strerror}); check the folder") from None
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-    return target
+        raise QuizError(
+            f"cannot build the Anki package in the temporary folder ({exc.strerror}); "
+            "set TMPDIR to a writable folder"
+        ) from None
+    write_bytes(target.requested, data)
+    return target.path
