@@ -7,10 +7,11 @@ sees the old file or the new one.
 
 Several files that belong together (``quiz grade --csv X --gradescope Y``, the figures of one
 ``--plot``): every temporary file is written first; then a *journal* listing the renames is
-written into each folder involved; then the renames are done in order; then the journals are
-deleted. A kill before the journal exists leaves every old file in place; a kill after it
-leaves the journal, and the next write into any of those folders (or :func:`recover`) does
-the remaining renames first. Either way, all old or all new.
+written into each folder involved (the last copy to appear is the commit point); then the
+renames are done in order; then the journals are deleted. A kill before the commit leaves
+every old file in place, and the next write into any of those folders (or :func:`recover`)
+deletes the new temporary files; a kill after it leaves the journals, and the next write there
+does the remaining renames first. Either way, all old or all new.
 
 Temporary files and journals are locked (``flock``) by the process that writes them. A lock
 that can be taken means its writer is dead: the next write into the folder removes such
@@ -248,29 +249,69 @@ def _lock_dead(path: Path) -> int | None:
     return fd
 
 
-def _finish(journal: Path, fd: int) -> None:
-    """Do the renames a dead writer's journal lists, then delete the journal."""
+def _renames(fd: int) -> list[tuple[Path, Path]]:
+    """The renames a journal lists; only ever one of our temporary files onto a path beside it."""
     try:
-        raw = os.read(fd, _JOURNAL_LIMIT_BYTES)
-        renames = json.loads(raw)["renames"]
+        listed = json.loads(os.read(fd, _JOURNAL_LIMIT_BYTES))["renames"]
     except (OSError, ValueError, KeyError, TypeError):
-        renames = []  # not ours, or damaged: its temporary files are removed as stale
-    for pair in renames if isinstance(renames, list) else []:
-        if not (
-            isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair)
-        ):
+        return []  # damaged or not ours: its temporary files are removed as stale
+    out = []
+    for pair in listed if isinstance(listed, list) else []:
+        if not (isinstance(pair, list) and len(pair) == 2):
+            continue
+        if not all(isinstance(p, str) for p in pair):
             continue
         temp, dest = Path(pair[0]), Path(pair[1])
-        if temp.parent != dest.parent or not temp.name.endswith(TEMP_SUFFIX):
-            continue  # only ever a rename of one of our temporary files beside its target
-        try:
-            if not stat.S_ISREG(os.lstat(temp).st_mode):
+        if (
+            temp.parent == dest.parent
+            and temp.name.startswith(".")
+            and temp.name.endswith(TEMP_SUFFIX)
+        ):
+            out.append((temp, dest))
+    return out
+
+
+def _settle(journal: Path, fd: int) -> None:
+    """Finish, or undo, what a dead writer's journal describes.
+
+    The writer publishes the same journal in every folder it writes into, one after the other,
+    and starts renaming only when all copies exist. So when every copy is there the write is
+    committed and the remaining renames are done; when one is missing it never was, and the
+    new temporary files are deleted (the old files were never touched). Then every copy goes.
+    """
+    renames = _renames(fd)
+    folders = list(dict.fromkeys(dest.parent for _, dest in renames))
+    held, committed = [], True
+    try:
+        for folder in folders:
+            copy = folder / journal.name
+            if copy == journal:
                 continue
-            check_still_writable(Target(dest, dest, None, None))
-            os.replace(temp, dest)
-        except (OSError, WriteError):
-            continue
-    journal.unlink(missing_ok=True)
+            if not os.path.lexists(copy):
+                committed = False
+                continue
+            other = _lock_dead(copy)
+            if other is None:
+                return  # someone else holds it: a live writer, or another run settling it
+            held.append(other)
+        for temp, dest in renames:
+            try:
+                if not stat.S_ISREG(os.lstat(temp).st_mode):
+                    continue
+                if committed:
+                    check_still_writable(Target(dest, dest, None, None))
+                    os.replace(temp, dest)
+                else:
+                    temp.unlink()
+            except (OSError, WriteError):
+                continue
+        for folder in folders:
+            _fsync_folder(folder)
+            (folder / journal.name).unlink(missing_ok=True)
+        journal.unlink(missing_ok=True)
+    finally:
+        for other in held:
+            os.close(other)
 
 
 def recover(folder: str | os.PathLike) -> None:
@@ -285,7 +326,7 @@ def recover(folder: str | os.PathLike) -> None:
             fd = _lock_dead(root / name)
             if fd is not None:
                 try:
-                    _finish(root / name, fd)
+                    _settle(root / name, fd)
                 finally:
                     os.close(fd)
     for name in names:
