@@ -260,15 +260,20 @@ def _read(path: Path, shown: str) -> bytes:
     return data
 
 
-def _outside(path: Path, root: Path) -> bool:
-    """True when ``path`` is a symlink whose target is not inside the folder ``root``."""
+def _link_problem(path: Path, root: Path) -> str | None:
+    """Why the symlink ``path`` may not be read (loops, or leads outside ``root``), or None."""
     if not path.is_symlink():
-        return False
+        return None
     try:
         real = path.resolve(strict=False)
     except (OSError, RuntimeError):
-        return True
-    return root != real.parent and root not in real.parents
+        return "a symlink that loops; skipped (copy the file into the folder instead)"
+    if root != real.parent and root not in real.parents:
+        return (
+            "a symlink leading outside the submissions folder; skipped (copy the file into "
+            "the folder instead)"
+        )
+    return None
 
 
 def load_submissions(folder: str | os.PathLike) -> tuple[list[Submission], list[Rejected]]:
@@ -303,14 +308,9 @@ def load_submissions(folder: str | os.PathLike) -> tuple[list[Submission], list[
                 Rejected(shown, f"{shown}: {why}; skipped (a submission is a NAME.json file)")
             )
             continue
-        if _outside(path, real_root):
-            rejected.append(
-                Rejected(
-                    shown,
-                    f"{shown}: a symlink leading outside the submissions folder; skipped "
-                    "(copy the file into the folder instead)",
-                )
-            )
+        problem = _link_problem(path, real_root)
+        if problem:
+            rejected.append(Rejected(shown, f"{shown}: {problem}"))
             continue
         try:
             sub = parse_submission(_read(path, shown), shown)
