@@ -3,7 +3,8 @@
 - ``simlib quiz list [BANK]``: items with id, type, prompt and options.
 - ``simlib quiz take BANK [--student ID]``: answer in the terminal, graded at once.
 - ``simlib quiz paper BANK --student ID --out paper.json``: a student's variant, no answers.
-- ``simlib quiz grade --bank BANK --submissions DIR --csv grades.csv --gradescope results.json``.
+- ``simlib quiz grade --bank BANK --submissions DIR --csv grades.csv --gradescope results.json``
+  (exit status 1 when some file was skipped; both outputs are still written).
 - ``simlib quiz check [BANK]``: validate banks and compute sample keys of every numeric item.
 - ``simlib cards list``, ``simlib cards review DECK``,
   ``simlib cards export DECK --anki deck.apkg``.
