@@ -25,7 +25,7 @@ import pytest
 
 from simlib.cli import main
 from simlib.files import WriteError, recover, write_files, write_text
-from simlib.files.writer import JOURNAL_PREFIX, TEMP_SUFFIX
+from simlib.files.writer import JOURNAL_PREFIX, NEWBORN_SUFFIX, TEMP_SUFFIX
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -202,9 +202,16 @@ def test_stale_temps_of_dead_writers_are_removed_live_ones_kept(tmp_path):
     fd = os.open(live, os.O_RDONLY)
     fcntl.flock(fd, fcntl.LOCK_EX)  # as a writer still running holds it
     (tmp_path / f"not-hidden{TEMP_SUFFIX}").write_text("not ours")
+    fresh = tmp_path / f".x.0000000000000001{NEWBORN_SUFFIX}"  # a writer in its first µs
+    fresh.write_text("")
+    old_born = tmp_path / f".x.0000000000000002{NEWBORN_SUFFIX}"  # killed in its first µs
+    old_born.write_text("")
+    os.utime(old_born, (1e9, 1e9))
     try:
         write_text(tmp_path / "grades.csv", "new")
         assert not dead.exists() and live.exists()
+        assert fresh.exists() and not old_born.exists()
+        fresh.unlink()
     finally:
         os.close(fd)
     recover(tmp_path)

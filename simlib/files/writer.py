@@ -13,9 +13,11 @@ every old file in place, and the next write into any of those folders (or :func:
 deletes the new temporary files; a kill after it leaves the journals, and the next write there
 does the remaining renames first. Either way, all old or all new.
 
-Temporary files and journals are locked (``flock``) by the process that writes them. A lock
-that can be taken means its writer is dead: the next write into the folder removes such
-temporary files, so a killed run leaves no litter behind for long.
+Temporary files and journals are locked (``flock``) by the process that writes them; a file is
+created under a name the cleaner skips, locked, and only then renamed to its temporary name,
+so a temporary file is never seen unlocked while its writer lives. A lock that can be taken
+means its writer is dead: the next write into the folder removes such temporary files, so a
+killed run leaves no litter behind for long.
 
 Example:
     >>> import tempfile, pathlib
@@ -34,6 +36,7 @@ import os
 import re
 import secrets
 import stat
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -56,6 +59,10 @@ TEMP_SUFFIX = ".simlib-tmp"
 JOURNAL_PREFIX = ".simlib-journal."
 _JOURNAL_LIMIT_BYTES = 1_000_000
 _OPEN_QUIET = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+
+NEWBORN_SUFFIX = ".simlib-new"
+_NEWBORN_STALE_S = 60.0
 
 
 def _temp_path(folder: Path, name: str) -> Path:
@@ -82,10 +89,19 @@ class _Temp:
     def __init__(self, target: Target, data: bytes):
         self.target = target
         self.path = _temp_path(target.folder, target.path.name)
+        # Born under a name the cleaner skips, locked, and only then given the temporary
+        # name: so a file with that name is always locked while its writer lives.
+        newborn = self.path.with_name(self.path.name.removesuffix(TEMP_SUFFIX) + NEWBORN_SUFFIX)
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-        self.fd = os.open(self.path, flags, 0o666)  # the umask applies
+        self.fd = os.open(newborn, flags, 0o666)  # the umask applies
         try:
             fcntl.flock(self.fd, fcntl.LOCK_EX)
+            os.rename(newborn, self.path)
+        except BaseException:
+            newborn.unlink(missing_ok=True)
+            self.close()
+            raise
+        try:
             if target.mode is not None:
                 os.fchmod(self.fd, target.mode)
                 if target.owner is not None and os.geteuid() == 0:
@@ -329,8 +345,15 @@ def recover(folder: str | os.PathLike) -> None:
                     _settle(root / name, fd)
                 finally:
                     os.close(fd)
+    now = time.time()
     for name in names:
-        if name.startswith(".") and name.endswith(TEMP_SUFFIX):
+        stale = name.startswith(".") and name.endswith(TEMP_SUFFIX)
+        if name.startswith(".") and name.endswith(NEWBORN_SUFFIX):  # killed in its first µs
+            try:
+                stale = now - os.lstat(root / name).st_mtime > _NEWBORN_STALE_S
+            except OSError:
+                stale = False
+        if stale:
             fd = _lock_dead(root / name)
             if fd is not None:
                 try:
