@@ -145,7 +145,7 @@ def test_plot_onto_a_file_is_one_line(tmp_path, capsys):
         main(["simulate", "bsp-straggler", "--steps", "2", "--plot", str(tmp_path / "taken")]) == 2
     )
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "is not a folder" in err[0]
+    assert len(err) == 1 and "taken: is a regular file, not a folder" in err[0]
 
 
 def test_symlinks_are_written_through_and_modes_kept(tmp_path):
@@ -348,3 +348,19 @@ def test_kill_between_the_csv_and_the_json_of_quiz_grade(tmp_path):
     assert (out / "g.csv").read_bytes() == (clean / "g.csv").read_bytes()
     assert (out / "r.json").read_bytes() == (clean / "r.json").read_bytes()
     assert _litter(tmp_path) == []
+
+
+def test_plot_figures_are_written_together_or_not_at_all(tmp_path, capsys):
+    figures = tmp_path / "figs"
+    figures.mkdir()
+    os.mkfifo(figures / "timeline.png")
+    argv = ["simulate", "bsp-straggler", "--steps", "2", "--plot", str(figures)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "timeline.png: it is a FIFO" in err[0]
+    assert os.listdir(figures) == ["timeline.png"]  # no other figure, no temporary file
+    os.unlink(figures / "timeline.png")
+    assert main([*argv, "--json"]) == 0
+    written = json.loads(capsys.readouterr().out)["figures"]
+    assert sorted(os.listdir(figures)) == sorted(Path(p).name for p in written)
+    assert all(Path(p).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in written)

@@ -428,13 +428,14 @@ def _plot(trace, folder: str, run=None, target_loss: float | None = None) -> lis
 
     from simlib.errors import ConfigError
     from simlib.files import show_path, write_files
+    from simlib.files.targets import file_kind
     from simlib.viz import simulation_figures
 
     out = Path(folder)
     if os.path.lexists(out) and not out.is_dir():
         raise ConfigError(
-            f"--plot {show_path(folder)}: it exists and is not a folder; give a folder for the "
-            "PNG files"
+            f"--plot {show_path(folder)}: is a {file_kind(os.lstat(out).st_mode)}, not a folder; "
+            "give a folder for the figures (it is created if missing)"
         )
     figures = dict(simulation_figures(trace))
     if run is not None:
