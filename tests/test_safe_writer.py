@@ -364,3 +364,21 @@ def test_plot_figures_are_written_together_or_not_at_all(tmp_path, capsys):
     written = json.loads(capsys.readouterr().out)["figures"]
     assert sorted(os.listdir(figures)) == sorted(Path(p).name for p in written)
     assert all(Path(p).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in written)
+
+
+def test_review_state_that_is_not_a_file_is_one_line_and_left_alone(state_dir, capsys):
+    state_dir.mkdir()
+    os.mkfifo(state_dir / "pipe")
+    (state_dir / "cards_basics.json").symlink_to("pipe")  # reading it would block forever
+    assert main(["cards", "list"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cards_basics.json is not a regular file" in err[0]
+    assert stat.S_ISFIFO(os.stat(state_dir / "pipe").st_mode)
+    (state_dir / "cards_basics.json").unlink()
+    (state_dir / "cards_basics.json.lock").mkdir()  # the deck's lock file, in the way
+    from simlib.quiz import ReviewState, load_deck
+
+    state = ReviewState(load_deck("basics"))
+    with pytest.raises(WriteError, match="cards_basics.json.lock: it is a directory"):
+        state.review(state.deck.cards[0].id, "good")
+    assert not (state_dir / "cards_basics.json").exists()
