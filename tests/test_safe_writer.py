@@ -202,6 +202,10 @@ def test_stale_temps_of_dead_writers_are_removed_live_ones_kept(tmp_path):
     fd = os.open(live, os.O_RDONLY)
     fcntl.flock(fd, fcntl.LOCK_EX)  # as a writer still running holds it
     (tmp_path / f"not-hidden{TEMP_SUFFIX}").write_text("not ours")
+    (tmp_path / "grades.csv").write_text("old")
+    legacy = tmp_path / ".grades.csv.k2j_9xqa.tmp"  # the old writer's, left by a kill
+    legacy.write_bytes(b"z" * 1000)
+    os.utime(legacy, (1e9, 1e9))
     fresh = tmp_path / f".x.0000000000000001{NEWBORN_SUFFIX}"  # a writer in its first µs
     fresh.write_text("")
     old_born = tmp_path / f".x.0000000000000002{NEWBORN_SUFFIX}"  # killed in its first µs
@@ -210,7 +214,7 @@ def test_stale_temps_of_dead_writers_are_removed_live_ones_kept(tmp_path):
     try:
         write_text(tmp_path / "grades.csv", "new")
         assert not dead.exists() and live.exists()
-        assert fresh.exists() and not old_born.exists()
+        assert fresh.exists() and not old_born.exists() and not legacy.exists()
         fresh.unlink()
     finally:
         os.close(fd)

@@ -330,6 +330,26 @@ def _settle(journal: Path, fd: int) -> None:
             os.close(other)
 
 
+_LEGACY = re.compile(r"^\.(?P<name>.+)\.[a-z0-9_]{8}\.tmp$")  # tempfile.mkstemp's, before 0.2
+
+
+def _remove_legacy_temps(folder: Path, names: list[str], now: float) -> None:
+    """Temporary files of simlib's older writer (``.NAME.XXXXXXXX.tmp`` beside ``NAME``), which
+    a kill left behind and nothing removed; only those over a minute old, beside their file."""
+    present = set(names)
+    for name in names:
+        match = _LEGACY.match(name)
+        if not match or match["name"] not in present:
+            continue
+        path = folder / name
+        try:
+            info = os.lstat(path)
+            if stat.S_ISREG(info.st_mode) and now - info.st_mtime > _NEWBORN_STALE_S:
+                path.unlink()
+        except OSError:
+            continue
+
+
 def recover(folder: str | os.PathLike) -> None:
     """Finish what killed writers left in ``folder``: complete journals, remove stale temps."""
     root = Path(folder)
@@ -346,6 +366,7 @@ def recover(folder: str | os.PathLike) -> None:
                 finally:
                     os.close(fd)
     now = time.time()
+    _remove_legacy_temps(root, names, now)
     for name in names:
         stale = name.startswith(".") and name.endswith(TEMP_SUFFIX)
         if name.startswith(".") and name.endswith(NEWBORN_SUFFIX):  # killed in its first µs
