@@ -156,6 +156,8 @@ def write_files(outputs: Mapping[str | os.PathLike, bytes]) -> list[Path]:
     followed), in the order given.
     """
     targets = [resolve_target(p) for p in outputs]
+    if not targets:
+        return []
     seen: dict[Path, Path] = {}
     for t in targets:
         if t.path in seen:
