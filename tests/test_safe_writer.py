@@ -386,3 +386,32 @@ def test_review_state_that_is_not_a_file_is_one_line_and_left_alone(state_dir, c
     with pytest.raises(WriteError, match="cards_basics.json.lock: it is a directory"):
         state.review(state.deck.cards[0].id, "good")
     assert not (state_dir / "cards_basics.json").exists()
+
+
+WRITER_LOOP = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from simlib.files import write_files
+    folder, tag, n = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+    for i in range(n):
+        write_files({folder / f"{tag}.csv": b"%d" % i, folder / f"{tag}.json": b"%d" % i})
+    print("ok")
+    """
+)
+
+
+def test_writers_sharing_a_folder_never_clean_up_each_others_files(tmp_path):
+    """Each write first cleans the folder; a live writer's temporary files are never taken for
+    a dead one's (they are locked from the moment they have their name)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = [
+        subprocess.Popen([sys.executable, "-c", WRITER_LOOP, str(tmp_path), tag, "150"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        for tag in ("a", "b", "c")
+    ]  # fmt: skip
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0 and out.strip() == "ok", err[-500:]
+    assert sorted(os.listdir(tmp_path)) == ["a.csv", "a.json", "b.csv", "b.json", "c.csv", "c.json"]
+    assert {(tmp_path / n).read_text() for n in os.listdir(tmp_path)} == {"149"}
