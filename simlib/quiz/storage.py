@@ -9,7 +9,7 @@ symlink is written through.
 Example:
     >>> import tempfile, pathlib
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "x.json"
-    >>> write_json_atomic(path, {"a": 1}); read_json(path)
+    >>> _ = write_json_atomic(path, {"a": 1}); read_json(path)
     {'a': 1}
 """
 
