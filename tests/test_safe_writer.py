@@ -39,7 +39,7 @@ def state_dir(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     "name",
     ["simlib.files", "simlib.files.names", "simlib.files.targets", "simlib.files.writer",
-     "simlib.files.locks"],
+     "simlib.files.locks", "simlib.quiz.storage", "simlib.quiz.submissions"],
 )  # fmt: skip
 def test_docstring_examples(name):
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
