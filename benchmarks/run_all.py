@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+from simlib.files import write_text
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -47,8 +49,7 @@ def main(names: list[str]) -> int:
             )
         print(f"   ({time.perf_counter() - start:.1f} s)")
     out = HERE / "out"
-    out.mkdir(exist_ok=True)
-    (out / "results.json").write_text(json.dumps(rows, indent=2))
+    write_text(out / "results.json", json.dumps(rows, indent=2))  # atomic, like every output
     print(f"{len(rows)} figures, {failed} missed target; written to {out / 'results.json'}")
     return 0
 

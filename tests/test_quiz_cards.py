@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from simlib.files import WriteError
 from simlib.quiz import QuizError, ReviewState, StateError, export_anki, load_deck, parse_rating
 from simlib.quiz.storage import write_bytes_atomic
 
@@ -87,7 +88,7 @@ def test_unknown_card_and_bad_folder(tmp_path):
     with pytest.raises(QuizError, match="no card 'zzz'"):
         state.review("zzz", 3, T0)
     (tmp_path / "file").write_text("x")
-    with pytest.raises(QuizError, match="cannot write"):
+    with pytest.raises(WriteError, match="cannot write .*inner.json: a part of the path is a file"):
         write_bytes_atomic(tmp_path / "file" / "inner.json", b"{}")
 
 

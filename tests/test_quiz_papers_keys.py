@@ -114,11 +114,10 @@ def _write_subs(folder: Path, papers: dict, answers: dict) -> None:
 
 def _grade(capsys, tmp_path, folder: Path, bank: str, course: str = SECRET) -> dict:
     out = tmp_path / f"{folder.name}-gs.json"
-    summary = cli_json(
-        capsys,
-        ["quiz", "grade", "--bank", bank, "--submissions", str(folder)]
-        + ["--course", course, "--gradescope", str(out)],
-    )
+    argv = ["quiz", "grade", "--bank", bank, "--submissions", str(folder)]
+    code, stdout, err = cli(capsys, [*argv, "--course", course, "--gradescope", str(out), "--json"])
+    summary = json.loads(stdout)
+    assert code == (1 if summary["rejected"] else 0), err  # 1: some file was skipped
     return {"summary": summary, "gradescope": json.loads(out.read_text())}
 
 

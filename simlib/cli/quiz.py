@@ -4,7 +4,8 @@
 - ``simlib quiz take BANK [--student ID] [--out submission.json]``: answer in the terminal,
   graded at once; ``--out`` saves the answers (also after Ctrl-C) as a submission.
 - ``simlib quiz paper BANK --student ID --out paper.json``: a student's variant, no answers.
-- ``simlib quiz grade --bank BANK --submissions DIR --csv grades.csv --gradescope results.json``.
+- ``simlib quiz grade --bank BANK --submissions DIR --csv grades.csv --gradescope results.json``
+  (exit status 1 when some file was skipped; both outputs are still written).
 - ``simlib quiz grade ... --overrides overrides.yaml``: regrade with alternative keys and
   per-student adjustments; every override applied is listed in the outputs.
 - ``simlib quiz report GRADES.json --out DIR``: item analysis (difficulty, discrimination,
@@ -341,16 +342,16 @@ def _warn_public_course(course: str) -> None:
 
 def run_paper(args) -> int:
     from simlib.quiz import build_paper, load_bank
-    from simlib.quiz.key import check_student
     from simlib.quiz.storage import write_json_atomic
+    from simlib.quiz.submissions import check_identity
 
+    check_identity(args.student, args.attempt)  # the rules `quiz grade` applies
     bank = load_bank(args.bank, bank_dir=args.bank_dir)
-    check_student(args.student)
     paper = build_paper(
         bank, args.student, course=args.course, attempt=args.attempt, items=_items(args.items)
     )
-    _warn_public_course(args.course)
     write_json_atomic(args.out, paper)
+    _warn_public_course(args.course)  # after the work: an error stays one line
     result = {
         "bank": bank.topic,
         "student": args.student,
@@ -363,11 +364,17 @@ def run_paper(args) -> int:
 
 
 def run_grade(args) -> int:
-    from simlib.quiz import grade_class, load_bank, load_submissions, write_csv, write_gradescope
+    """Grade the folder and write both outputs together; exit 1 if any file was skipped."""
+    from simlib.files import printable, resolve_target
+    from simlib.quiz import grade_class, load_bank, load_submissions
     from simlib.quiz.analysis import class_records
+    from simlib.quiz.gradebook import write_gradebook
     from simlib.quiz.overrides import load_overrides, regrade
     from simlib.quiz.paper import paper_check
 
+    for out in (args.csv, args.gradescope):
+        if out:
+            resolve_target(out)  # a bad output path is refused before any grading
     bank = load_bank(args.bank, bank_dir=args.bank_dir)
     overrides = load_overrides(args.overrides, bank) if args.overrides else None
     good, rejected = load_submissions(args.submissions, check=paper_check(bank, args.course))
@@ -375,16 +382,13 @@ def run_grade(args) -> int:
     missing: tuple[str, ...] = ()
     if overrides is not None:
         book, missing = regrade(book, good, overrides)
-    if args.csv:
-        write_csv(book, args.csv)
-    if args.gradescope:
-        write_gradescope(book, args.gradescope)
+    write_gradebook(book, csv_path=args.csv, gradescope_path=args.gradescope)
     result = {**book.summary(), "csv": args.csv, "gradescope": args.gradescope}
     for r in book.rejected:
-        print(f"simlib: skipped {r.reason}", file=sys.stderr)
+        print(f"simlib: skipped {printable(r.reason, 400)}", file=sys.stderr)
     for student in missing:
         print(
-            f"simlib: {args.overrides}: no graded submission from {student!r}; "
+            f"simlib: {printable(args.overrides, 200)}: no graded submission from {student!r}; "
             "their adjustment was not applied",
             file=sys.stderr,
         )
@@ -403,7 +407,7 @@ def run_grade(args) -> int:
         )
 
     emit(result, args.json, text)
-    return 0
+    return 1 if book.rejected else 0
 
 
 def _strategy_row(bank) -> tuple[dict, list[str]]:

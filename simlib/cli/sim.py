@@ -421,27 +421,34 @@ def _training_fields(run, target_loss: float | None) -> dict[str, Any]:
 
 
 def _plot(trace, folder: str, run=None, target_loss: float | None = None) -> list[str]:
+    """Render the figures to PNG and write them into ``folder`` together (all old or all new)."""
+    import io
+    import os
     from pathlib import Path
 
     from simlib.errors import ConfigError
+    from simlib.files import show_path, write_files
+    from simlib.files.targets import file_kind
     from simlib.viz import simulation_figures
 
     out = Path(folder)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"--plot {folder}: cannot create the folder ({exc.strerror})") from None
+    if os.path.lexists(out) and not out.is_dir():
+        raise ConfigError(
+            f"--plot {show_path(folder)}: is a {file_kind(os.lstat(out).st_mode)}, not a folder; "
+            "give a folder for the figures (it is created if missing)"
+        )
     figures = dict(simulation_figures(trace))
     if run is not None:
         from simlib.viz import plot_loss_vs_time
 
         figures["loss"] = plot_loss_vs_time([run], target_loss=target_loss)
-    paths = []
+    outputs = {}
     for name, fig in figures.items():
-        path = out / f"{name}.png"
-        fig.savefig(path, dpi=110)
-        paths.append(str(path))
-    return paths
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=110)
+        outputs[out / f"{name}.png"] = buffer.getvalue()
+    write_files(outputs)
+    return [str(p) for p in outputs]
 
 
 def _simulate_text(r: Mapping[str, Any]) -> str:

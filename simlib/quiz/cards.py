@@ -7,6 +7,14 @@ card with a rating (1 Again, 2 Hard, 3 Good, 4 Easy) moves its due date; cards n
 kernel restart or a crash mid-review loses nothing that was rated. Fuzzing is off, so the same
 reviews at the same times give the same schedule.
 
+Several sessions may review one deck at once (two terminals, a notebook and a terminal). Each
+review is a read-modify-write done under the deck's file lock (:func:`simlib.files.locked`,
+``cards_NAME.json.lock``): the state on disk is read again, the rating is applied to the
+newest saved state of that card, and the file is written back. So every session's ratings
+survive, and two sessions rating the same card apply both ratings, one after the other. Every
+review is also appended to ``cards_NAME.log.jsonl`` (FSRS's review log, one JSON object per
+line), which only grows.
+
 Example:
     >>> from simlib.quiz.bank import load_deck
     >>> state = ReviewState(load_deck("basics"))
@@ -18,11 +26,13 @@ Example:
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 import fsrs
 
+from simlib.files import append_text, locked
 from simlib.quiz.errors import QuizError, StateError
 from simlib.quiz.schema import Card, Deck
 from simlib.quiz.storage import read_json, state_dir, write_json_atomic
@@ -47,6 +57,10 @@ def _card_number(deck: str, card: str) -> int:
     """A stable positive integer id for FSRS (hash of deck and card ids, never ``hash()``)."""
     digest = hashlib.sha256(f"{deck}\x1f{card}".encode()).digest()
     return int.from_bytes(digest[:6], "big") + 1
+
+
+def _reviewed_at(card: fsrs.Card) -> datetime:
+    return card.last_review or datetime.min.replace(tzinfo=UTC)
 
 
 class ReviewState:
@@ -84,14 +98,29 @@ class ReviewState:
                 "the file to start afresh"
             ) from None
 
-    def save(self) -> None:
-        """Write the state file atomically."""
+    @property
+    def log_path(self) -> Path:
+        """The append-only review log beside the state file (``cards_NAME.log.jsonl``)."""
+        return self.path.with_name(self.path.name.removesuffix(".json") + ".log.jsonl")
+
+    def _write(self) -> None:
         data = {
             "version": STATE_VERSION,
             "deck": self.deck.name,
             "cards": {k: v.to_dict() for k, v in sorted(self._state.items())},
         }
         write_json_atomic(self.path, data)
+
+    def save(self) -> None:
+        """Merge with what other sessions saved (per card, the later review wins), then write."""
+        with locked(self.path):
+            saved = self._load()
+            for card_id, mine in self._state.items():
+                theirs = saved.get(card_id)
+                if theirs is None or _reviewed_at(mine) >= _reviewed_at(theirs):
+                    saved[card_id] = mine
+            self._state = saved
+            self._write()
 
     def card(self, card_id: str) -> Card:
         """The deck's card with id ``card_id``."""
@@ -116,15 +145,24 @@ class ReviewState:
         return due + new
 
     def review(self, card_id: str, rating: int | str, now: datetime | None = None) -> fsrs.Card:
-        """Record a review of ``card_id`` with ``rating``, save, and return the new FSRS state."""
+        """Record a review of ``card_id`` with ``rating``, save, and return the new FSRS state.
+
+        Under the deck's lock: reload, apply the rating to the newest saved state of the card,
+        write the state, append to the review log.
+        """
         self.card(card_id)
-        current = self._state.get(card_id) or fsrs.Card(
-            card_id=_card_number(self.deck.name, card_id)
-        )
-        updated, _log = self.scheduler.review_card(current, parse_rating(rating), now or self.now())
-        self._state[card_id] = updated
+        parsed, when = parse_rating(rating), now or self.now()
+        with locked(self.path):
+            self._state = self._load()  # with what other sessions rated meanwhile
+            current = self._state.get(card_id) or fsrs.Card(
+                card_id=_card_number(self.deck.name, card_id)
+            )
+            updated, log = self.scheduler.review_card(current, parsed, when)
+            self._state[card_id] = updated
+            self._write()
+            entry = {"deck": self.deck.name, "card": card_id, **log.to_dict()}
+            append_text(self.log_path, json.dumps(entry, sort_keys=True) + "\n")
         self._reviews += 1
-        self.save()
         return updated
 
     def stats(self, now: datetime | None = None) -> dict:

@@ -4,8 +4,9 @@ Model, deck and note ids come from SHA-256 hashes of the deck and card ids, so e
 updates the same notes in Anki instead of duplicating them. Anki replaces a note on import only
 when the incoming note is newer, so the notes' modification time is the deck file's (the CLI
 passes it): an edited deck reaches learners, an unchanged one exports byte for byte the same.
-Fields are HTML, escaped without touching quotes, so Anki's search finds "don't". The file is
-written to a temporary name and moved into place.
+Fields are HTML, escaped without touching quotes, so Anki's search finds "don't". genanki
+builds the package in a scratch folder; :func:`simlib.files.write_bytes` then puts it in place
+atomically (a device, FIFO or folder at the path is refused, a symlink is written through).
 
 Example:
     >>> from simlib.quiz.bank import load_deck
@@ -21,6 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from simlib.files import resolve_target, write_bytes
 from simlib.quiz.errors import QuizError
 from simlib.quiz.schema import Deck
 
@@ -69,16 +71,17 @@ def export_anki(deck: Deck, path: str | os.PathLike, *, modified_s: float | None
             guid=genanki.guid_for("simlib", deck.name, card.id),
         )
         anki_deck.add_note(note)
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
+    target = resolve_target(path)  # refused before any work if it is a folder or device
     try:
         stamp = time.time() if modified_s is None else float(modified_s)
-        genanki.Package(anki_deck).write_to_file(tmp, timestamp=stamp)
-        os.replace(tmp, target)
+        with tempfile.TemporaryDirectory(prefix="simlib-anki-") as scratch:
+            built = Path(scratch) / "deck.apkg"
+            genanki.Package(anki_deck).write_to_file(str(built), timestamp=stamp)
+            data = built.read_bytes()
     except OSError as exc:
-        raise QuizError(f"cannot write {target} ({exc.strerror}); check the folder") from None
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-    return target
+        raise QuizError(
+            f"cannot build the Anki package in the temporary folder ({exc.strerror}); "
+            "set TMPDIR to a writable folder"
+        ) from None
+    write_bytes(target.requested, data)
+    return target.path

@@ -1,7 +1,8 @@
 """Grade a whole class and write the grades: a CSV for the teacher, JSON for Gradescope.
 
-Both files are written atomically and hold nothing that changes between runs (no times, rows
-sorted by student), so grading the same folder twice gives byte-identical files.
+Both files are written together by :func:`simlib.files.write_files` (a kill leaves both old
+or both new) and hold nothing that changes between runs (no times, rows sorted by student), so
+grading the same folder twice gives byte-identical files.
 
 Gradescope's autograder format (``results.json``) is per submission; the class file holds one
 such object per student under ``"students"``, plus the files that were rejected and why.
@@ -17,17 +18,18 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from simlib.files import write_files
 from simlib.quiz.grading import SubmissionResult, grade_submission
 from simlib.quiz.schema import Bank
-from simlib.quiz.storage import write_json_atomic, write_text_atomic
 from simlib.quiz.submissions import Rejected, Submission
 from simlib.quiz.variants import DEFAULT_COURSE
 
-__all__ = ["Gradebook", "grade_class", "write_csv", "write_gradescope"]
+__all__ = ["Gradebook", "grade_class", "write_csv", "write_gradebook", "write_gradescope"]
 
 
 @dataclass(frozen=True)
@@ -70,13 +72,29 @@ def grade_class(
     *,
     course: str = DEFAULT_COURSE,
 ) -> Gradebook:
-    """Grade each submission against ``bank``; rows come out sorted by student."""
-    rows = [
-        grade_submission(bank, s.student, s.answers, course=course, attempt=s.attempt)
-        for s in submissions
-    ]
+    """Grade each submission against ``bank``; rows come out sorted by student.
+
+    Submissions are validated and bounded before they get here; should grading one of them
+    still raise, it is added to the rejected files (with the error's type) and every other
+    submission is graded.
+    """
+    rows, failed = [], list(rejected)
+    for s in submissions:
+        try:
+            rows.append(
+                grade_submission(bank, s.student, s.answers, course=course, attempt=s.attempt)
+            )
+        except Exception as exc:  # noqa: BLE001 - one submission must never stop the class
+            name = getattr(s, "source", "") or s.student
+            failed.append(
+                Rejected(
+                    name,
+                    f"{name}: could not be graded ({type(exc).__name__}); every other file "
+                    "was; please report this file as a bug",
+                )
+            )
     rows.sort(key=lambda r: r.student)
-    return Gradebook(bank, course, tuple(rows), tuple(sorted(rejected, key=lambda r: r.path)))
+    return Gradebook(bank, course, tuple(rows), tuple(sorted(failed, key=lambda r: r.path)))
 
 
 def csv_text(book: Gradebook) -> str:
@@ -99,7 +117,7 @@ def csv_text(book: Gradebook) -> str:
 
 def write_csv(book: Gradebook, path: str | os.PathLike) -> None:
     """Write :func:`csv_text` to ``path`` atomically."""
-    write_text_atomic(path, csv_text(book))
+    write_gradebook(book, csv_path=path)
 
 
 def gradescope_data(book: Gradebook) -> dict:
@@ -129,6 +147,31 @@ def gradescope_data(book: Gradebook) -> dict:
     return data
 
 
+def gradescope_text(book: Gradebook) -> str:
+    """:func:`gradescope_data` as sorted, indented JSON (same book, same bytes)."""
+    return json.dumps(gradescope_data(book), indent=2, sort_keys=True) + "\n"
+
+
 def write_gradescope(book: Gradebook, path: str | os.PathLike) -> None:
     """Write :func:`gradescope_data` to ``path`` as sorted JSON, atomically."""
-    write_json_atomic(path, gradescope_data(book))
+    write_gradebook(book, gradescope_path=path)
+
+
+def write_gradebook(
+    book: Gradebook,
+    *,
+    csv_path: str | os.PathLike | None = None,
+    gradescope_path: str | os.PathLike | None = None,
+) -> None:
+    """Write the CSV and/or the Gradescope JSON together: after a kill, both old or both new.
+
+    Both targets are checked before either is written (a folder or a device at either path
+    means neither is written).
+    """
+    outputs: dict[str | os.PathLike, bytes] = {}
+    if csv_path is not None:
+        outputs[csv_path] = csv_text(book).encode("utf-8")
+    if gradescope_path is not None:
+        outputs[gradescope_path] = gradescope_text(book).encode("utf-8")
+    if outputs:
+        write_files(outputs)

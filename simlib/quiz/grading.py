@@ -161,16 +161,34 @@ def _grade_multiple(item: MultipleChoice, answer: Any) -> ItemResult:
     return ItemResult(item.id, item.points * fraction, item.points, correct, text.strip(), details)
 
 
+MAX_NUMBER_CHARS = 64
+
+
 def _number(answer: Any) -> float | None:
+    """The answer as a finite float, or None; never raises (a 310-digit int is None, not an
+    OverflowError; text longer than ``MAX_NUMBER_CHARS`` is not read as a number)."""
     if isinstance(answer, bool):
         return None
-    if isinstance(answer, int | float):
-        value = float(answer)
-    elif isinstance(answer, str) and _NUMBER.match(answer.strip().replace("_", "")):
-        value = float(answer.strip().replace("_", ""))
-    else:
+    try:
+        if isinstance(answer, int | float):
+            value = float(answer)
+        elif isinstance(answer, str) and len(answer) <= MAX_NUMBER_CHARS:
+            text = answer.strip().replace("_", "")
+            if not _NUMBER.match(text):
+                return None
+            value = float(text)
+        else:
+            return None
+    except (OverflowError, ValueError):
         return None
     return value if math.isfinite(value) else None
+
+
+def _quoted(answer: Any) -> str:
+    """At most 40 characters of what was answered, quoted (``str`` of a huge int can raise)."""
+    if isinstance(answer, int) and not isinstance(answer, bool) and abs(answer) >= 10**40:
+        return "a whole number of over 40 digits"
+    return repr(str(answer)[:40])
 
 
 def _grade_numeric(
@@ -187,7 +205,7 @@ def _grade_numeric(
             0.0,
             item.points,
             False,
-            f"No number read from {str(answer)[:40]!r}; "
+            f"No number read from {_quoted(answer)}; "
             f"write digits such as 12.5 or 1.2e3. The answer is {expected}.",
             details,
         )
