@@ -5,6 +5,7 @@
 - ``simlib quiz paper BANK --student ID --out paper.json``: a student's variant, no answers.
 - ``simlib quiz grade --bank BANK --submissions DIR --csv grades.csv --gradescope results.json``.
 - ``simlib quiz check [BANK]``: validate banks and compute sample keys of every numeric item.
+- ``simlib quiz export BANK (--moodle quiz.xml | --qti quiz.zip | --gift quiz.txt)``.
 - ``simlib cards list``, ``simlib cards review DECK``,
   ``simlib cards export DECK --anki deck.apkg``.
 
@@ -68,6 +69,7 @@ def _register_quiz(sub) -> None:
     p.add_argument(
         "--course", default="simlib", help="course name, part of the seed (default simlib)"
     )
+    _lms_grade_flags(p)
     add_json_flag(p)
     p.set_defaults(handler=run_grade)
     p = cmds.add_parser("check", help="validate banks and compute sample keys of numeric items")
@@ -77,6 +79,76 @@ def _register_quiz(sub) -> None:
     )
     add_json_flag(p)
     p.set_defaults(handler=run_check)
+    _register_export(cmds)
+
+
+def _lms_grade_flags(p) -> None:
+    p.add_argument(
+        "--csv-format",
+        choices=("simlib", "canvas", "moodle"),
+        default="simlib",
+        help="layout of --csv: simlib's, or the columns Canvas or Moodle import (default simlib)",
+    )
+    p.add_argument(
+        "--roster", default=None, help="roster CSV mapping student ids to LMS identities"
+    )
+    p.add_argument(
+        "--assignment",
+        default=None,
+        help='the LMS grade column, e.g. "Quiz 3 (1234)" for a Canvas assignment (default: '
+        "the bank's title)",
+    )
+
+
+def _register_export(cmds) -> None:
+    p = cmds.add_parser("export", help="export a bank to Moodle XML, a Canvas QTI zip or GIFT")
+    p.add_argument("bank", help="bank topic or path")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--moodle", metavar="QUIZ.xml", help="Moodle XML file to write")
+    where.add_argument("--qti", metavar="QUIZ.zip", help="Canvas QTI 1.2 package to write")
+    where.add_argument("--gift", metavar="QUIZ.txt", help="GIFT file to write")
+    p.add_argument(
+        "--variants",
+        type=positive_int,
+        default=5,
+        help="pre-generated variants per numeric item, the LMS draws one (default 5)",
+    )
+    p.add_argument(
+        "--course", default="simlib", help="course secret, seeds the variants (default simlib)"
+    )
+    add_json_flag(p)
+    p.set_defaults(handler=run_export)
+
+
+def run_export(args) -> int:
+    from simlib.quiz import load_bank
+    from simlib.quiz.lms import FORMATS
+    from simlib.quiz.storage import write_bytes_atomic
+
+    bank = load_bank(args.bank)
+    flag = next(f for f in FORMATS if getattr(args, f))
+    out = getattr(args, flag)
+    data = FORMATS[flag].render(bank, variants=args.variants, course=args.course)
+    write_bytes_atomic(out, data)
+    numeric = sum(1 for i in bank.items if i.type == "numeric")
+    result = {
+        "bank": bank.topic,
+        "format": flag,
+        "out": out,
+        "items": len(bank.items),
+        "numeric_items": numeric,
+        "variants_per_numeric_item": args.variants,
+        "bytes": len(data),
+    }
+    emit(
+        result,
+        args.json,
+        lambda r: (
+            f"wrote {r['out']} ({FORMATS[flag].description}): {r['items']} items, "
+            f"{r['numeric_items']} numeric with {r['variants_per_numeric_item']} variants each"
+        ),
+    )
+    return 0
 
 
 def _register_cards(sub) -> None:
@@ -209,16 +281,21 @@ def run_paper(args) -> int:
 
 
 def run_grade(args) -> int:
-    from simlib.quiz import grade_class, load_bank, load_submissions, write_csv, write_gradescope
+    from simlib.quiz import grade_class, load_bank, load_submissions, write_gradescope
 
     bank = load_bank(args.bank)
     good, rejected = load_submissions(args.submissions)
     book = grade_class(bank, good, rejected, course=args.course)
-    if args.csv:
-        write_csv(book, args.csv)
+    lms = _write_lms_csv(book, args) if args.csv else None
     if args.gradescope:
         write_gradescope(book, args.gradescope)
     result = {**book.summary(), "csv": args.csv, "gradescope": args.gradescope}
+    if lms is not None:
+        result.update(
+            csv_format=args.csv_format,
+            not_in_roster=list(lms.not_in_roster),
+            no_submission=list(lms.no_submission),
+        )
     for r in book.rejected:
         print(f"simlib: skipped {r.reason}", file=sys.stderr)
 
@@ -231,6 +308,26 @@ def run_grade(args) -> int:
 
     emit(result, args.json, text)
     return 0
+
+
+def _write_lms_csv(book, args):
+    """Write --csv in --csv-format; report students the roster and submissions do not share."""
+    from simlib.quiz.gradebook_formats import CSV_FORMATS, load_roster
+
+    roster = load_roster(args.roster) if args.roster else None
+    fmt = CSV_FORMATS[args.csv_format]
+    lms = fmt.write(book, args.csv, roster, args.assignment or book.bank.title)
+    for s in lms.not_in_roster:
+        print(
+            f"simlib: {s} was graded but is not in {args.roster}; left out of {args.csv}",
+            file=sys.stderr,
+        )
+    for s in lms.no_submission:
+        print(
+            f"simlib: {s} is in {args.roster} but has no submission; grade left empty",
+            file=sys.stderr,
+        )
+    return lms
 
 
 def run_check(args) -> int:

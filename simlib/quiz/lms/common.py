@@ -20,7 +20,7 @@ Example:
     >>> absolute_margin(Tolerance(relative=0.01), 250.0)
     2.5
     >>> absolute_margin(Tolerance(sigfigs=2), 1234.0)
-    5.0
+    50.0
     >>> plain_number(2.5e-05)
     '0.000025'
 """

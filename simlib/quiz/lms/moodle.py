@@ -23,6 +23,7 @@ Example:
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from html import escape
 
 from simlib.quiz.lms.common import multiple_weights_percent, numeric_variants, plain_number
 from simlib.quiz.schema import (
@@ -57,7 +58,7 @@ def _text(parent: ET.Element, tag: str, value: str, *, html: bool = True) -> ET.
 
 def _html(value: str) -> str:
     """Plain text as an HTML paragraph (ElementTree escapes <, > and &)."""
-    return f"<p>{value}</p>" if value else ""
+    return f"<p>{escape(value, quote=False)}</p>" if value else ""
 
 
 def _category(root: ET.Element, path: str) -> None:

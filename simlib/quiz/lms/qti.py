@@ -112,7 +112,9 @@ def _choice_item(parent: ET.Element, ident: str, item: SingleChoice | MultipleCh
     pres = _sub(el, "presentation")
     _material(pres, item.prompt)
     lid = _sub(
-        pres, "response_lid", {"ident": "response1", "rcardinality": "Single" if single else "Multiple"}
+        pres,
+        "response_lid",
+        {"ident": "response1", "rcardinality": "Single" if single else "Multiple"},
     )
     choice = _sub(lid, "render_choice", {"shuffle": "Yes"})
     for label, option in zip(labels, item.options, strict=True):
@@ -142,7 +144,9 @@ def _numeric_group(
     _sub(sel, "selection_number", text="1")
     _sub(_sub(sel, "selection_extension"), "points_per_item", text=plain_number(item.points))
     for v in numeric_variants(item, count, course):
-        el = _sub(group, "item", {"ident": f"{ident}-v{v.number}", "title": f"{item.id} v{v.number}"})
+        el = _sub(
+            group, "item", {"ident": f"{ident}-v{v.number}", "title": f"{item.id} v{v.number}"}
+        )
         _metadata(
             el,
             {"question_type": "numerical_question", "points_possible": plain_number(item.points)},
@@ -256,7 +260,9 @@ def manifest_xml(bank: Bank) -> bytes:
     _sub(root, "organizations")
     resources = _sub(root, "resources")
     res = _sub(
-        resources, "resource", {"identifier": aid, "type": "imsqti_xmlv1p2", "href": f"{aid}/{aid}.xml"}
+        resources,
+        "resource",
+        {"identifier": aid, "type": "imsqti_xmlv1p2", "href": f"{aid}/{aid}.xml"},
     )
     _sub(res, "file", {"href": f"{aid}/{aid}.xml"})
     _sub(res, "dependency", {"identifierref": f"{aid}-meta"})
