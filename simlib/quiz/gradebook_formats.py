@@ -171,9 +171,11 @@ def moodle_csv(book: Gradebook, roster: Roster, assignment: str) -> LmsGradebook
     """Moodle's CSV grade import: one identifier column and one grade column."""
     if all(r.email for r in roster.rows):
         header, column = "Email address", "email"
-    else:
+    elif all(r.username for r in roster.rows):
         header, column = "Username", "username"
-        roster.need("username", "moodle (or an email for every student)")
+    else:
+        column = "email" if any(r.email for r in roster.rows) else "username"
+        roster.need(column, "moodle (an email, or else a username, for every student)")
     scores, missing, absent = _match(book, roster)
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
