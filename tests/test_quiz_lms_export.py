@@ -319,3 +319,45 @@ def test_cli_export_bad_flags_exit_2(tmp_path, capsys):
     assert main(["quiz", "export", "basics", "--gift", "/proc/nonexistent/q.txt"]) == 2
     assert "cannot write /proc/nonexistent/q.txt" in capsys.readouterr().err
     assert not (tmp_path / "a").exists()
+
+
+@pytest.mark.parametrize(
+    "topic", [t for t in BANKS if any(i.type == "multiple" for i in load_bank(t).items)]
+)
+def test_moodle_partial_credit_equals_our_grader_for_every_choice(topic):
+    """Moodle sums the fractions of the chosen options and clamps at 0 and 100 percent."""
+    from itertools import combinations
+
+    from moodle_xml_parser.parser import parse_string
+
+    from simlib.quiz.grading import grade_answer
+
+    bank = load_bank(topic)
+    parsed = {q.name: q for q in parse_string(moodle_xml(bank))["multichoice"]}
+    for item in (i for i in bank.items if i.type == "multiple"):
+        fractions = [o.score_fraction for o in parsed[item.id].options]
+        letters = LETTERS[: len(item.options)]
+        for size in range(1, len(letters) + 1):
+            for chosen in combinations(range(len(letters)), size):
+                moodle = min(100.0, max(0.0, sum(fractions[i] for i in chosen))) / 100
+                ours = grade_answer(item, [letters[i] for i in chosen]).score / item.points
+                assert moodle == pytest.approx(ours, abs=1e-6), (item.id, chosen)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "simlib.quiz.lms",
+        "simlib.quiz.lms.common",
+        "simlib.quiz.lms.moodle",
+        "simlib.quiz.lms.gift",
+        "simlib.quiz.lms.qti",
+        "simlib.quiz.gradebook_formats",
+    ],
+)
+def test_docstring_examples(name):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(name))
+    assert result.failed == 0 and result.attempted > 0
