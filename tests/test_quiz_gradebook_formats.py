@@ -147,3 +147,28 @@ def test_bad_roster_is_one_line_exit_2(klass, tmp_path, capsys, roster, fmt, mes
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_a_bad_roster_writes_no_file_and_lms_flags_need_csv(klass, tmp_path, capsys):
+    (tmp_path / "r.csv").write_text("student,name\nada,Ada\n")
+    gs = tmp_path / "gs.json"
+    args = ["quiz", "grade", "--bank", "basics", "--submissions", str(klass["subs"])]
+    assert (
+        main(
+            [
+                *args,
+                "--csv",
+                str(tmp_path / "c.csv"),
+                "--csv-format",
+                "canvas",
+                "--roster",
+                str(tmp_path / "r.csv"),
+                "--gradescope",
+                str(gs),
+            ]
+        )
+        == 2
+    )
+    assert not gs.exists() and not (tmp_path / "c.csv").exists()
+    assert main([*args, "--csv-format", "moodle"]) == 2
+    assert "add --csv FILE" in capsys.readouterr().err

@@ -282,11 +282,14 @@ def run_paper(args) -> int:
 
 def run_grade(args) -> int:
     from simlib.quiz import grade_class, load_bank, load_submissions, write_gradescope
+    from simlib.quiz.storage import write_text_atomic
 
     bank = load_bank(args.bank)
     good, rejected = load_submissions(args.submissions)
     book = grade_class(bank, good, rejected, course=args.course)
-    lms = _write_lms_csv(book, args) if args.csv else None
+    lms = _lms_csv(book, args)  # rendered first: a bad roster stops before any file is written
+    if lms is not None:
+        write_text_atomic(args.csv, lms.text)
     if args.gradescope:
         write_gradescope(book, args.gradescope)
     result = {**book.summary(), "csv": args.csv, "gradescope": args.gradescope}
@@ -310,13 +313,18 @@ def run_grade(args) -> int:
     return 0
 
 
-def _write_lms_csv(book, args):
-    """Write --csv in --csv-format; report students the roster and submissions do not share."""
+def _lms_csv(book, args):
+    """--csv in --csv-format (None without --csv); report who roster and submissions miss."""
+    from simlib.quiz.errors import QuizError
     from simlib.quiz.gradebook_formats import CSV_FORMATS, load_roster
 
+    if args.csv is None:
+        if args.roster or args.assignment or args.csv_format != "simlib":
+            raise QuizError("--csv-format, --roster and --assignment shape --csv; add --csv FILE")
+        return None
     roster = load_roster(args.roster) if args.roster else None
     fmt = CSV_FORMATS[args.csv_format]
-    lms = fmt.write(book, args.csv, roster, args.assignment or book.bank.title)
+    lms = fmt.render(book, roster, args.assignment or book.bank.title)
     for s in lms.not_in_roster:
         print(
             f"simlib: {s} was graded but is not in {args.roster}; left out of {args.csv}",

@@ -35,7 +35,6 @@ from pathlib import Path
 
 from simlib.quiz.errors import QuizError
 from simlib.quiz.gradebook import Gradebook, csv_text
-from simlib.quiz.storage import write_text_atomic
 
 __all__ = [
     "CSV_FORMATS",
@@ -209,14 +208,6 @@ class CsvFormat:
                 f"{', '.join(ROSTER_COLUMNS)}) to give each student their {self.name} identity"
             )
         return self.build(book, roster, assignment)
-
-    def write(
-        self, book: Gradebook, path: str | os.PathLike, roster: Roster | None, assignment: str
-    ) -> LmsGradebook:
-        """Render and write the CSV atomically; return it with its reports."""
-        result = self.render(book, roster, assignment)
-        write_text_atomic(path, result.text)
-        return result
 
 
 CSV_FORMATS: dict[str, CsvFormat] = {
