@@ -129,7 +129,8 @@ def test_simlib_format_unchanged_and_roster_optional(klass, tmp_path, capsys):
     "roster,fmt,message",
     [
         (None, "canvas", "--csv-format canvas needs --roster"),
-        ("student,name\nada,Ada\n", "canvas", "row 2 (student 'ada') has no 'canvas_id'"),
+        ("student,name\nada,Ada\n", "canvas", "row 2 (student 'ada') has none of canvas_id"),
+        ("student,canvas_id\nada,7\n", "canvas", "row 2 (student 'ada') has no 'name'"),
         ("name,canvas_id\nAda,1\n", "canvas", "no 'student' column"),
         ("student,nickname\nada,A\n", "moodle", "unknown column(s) ['nickname']"),
         ("student,email\nada,a@x\nada,b@x\n", "moodle", "row 3: student 'ada' appears twice"),
@@ -172,3 +173,15 @@ def test_a_bad_roster_writes_no_file_and_lms_flags_need_csv(klass, tmp_path, cap
     assert not gs.exists() and not (tmp_path / "c.csv").exists()
     assert main([*args, "--csv-format", "moodle"]) == 2
     assert "add --csv FILE" in capsys.readouterr().err
+
+
+def test_canvas_matches_by_sis_login_when_there_is_no_canvas_id(klass, tmp_path, capsys):
+    klass["roster"].write_text("student,name,sis_login_id\nada,Ada L,ada@uni\nbob,Bob B,bob@uni\n")
+    rc, rows, result, _ = _grade(klass, tmp_path, capsys, "canvas")
+    assert rc == 0
+    assert rows[0][-1] == klass["bank"].title
+    assert rows[2:] == [
+        ["Ada L", "", "", "ada@uni", "", f"{klass['ada']:g}"],
+        ["Bob B", "", "", "bob@uni", "", f"{klass['bob']:g}"],
+    ]
+    assert result["not_in_roster"] == ["cy"] and result["no_submission"] == []

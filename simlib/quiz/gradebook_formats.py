@@ -7,7 +7,7 @@ identities. Its columns: ``student`` (required), and ``name``, ``canvas_id``, ``
 - ``canvas``: Canvas's gradebook import columns ``Student, ID, SIS User ID, SIS Login ID,
   Section`` and one assignment column (``"Quiz 3 (1234)"``: name and Canvas assignment id, or
   a new name), then a ``Points Possible`` row, then one row per roster student. Canvas needs
-  ``name`` and ``canvas_id`` for each student. Source: Canvas guide "How do I import grades
+  a ``name`` and one of ``canvas_id``, ``sis_user_id``, ``sis_login_id`` for each student. Source: Canvas guide "How do I import grades
   in the Gradebook?".
 - ``moodle``: Moodle's "Import grades from CSV": an identifier column (``Email address`` when
   every roster row has an email, else ``Username``), mapped to the user on import, and one
@@ -153,7 +153,12 @@ def _match(book: Gradebook, roster: Roster):
 def canvas_csv(book: Gradebook, roster: Roster, assignment: str) -> LmsGradebook:
     """Canvas's gradebook import: identity columns, one assignment column, Points Possible."""
     roster.need("name", "canvas")
-    roster.need("canvas_id", "canvas")
+    for number, r in enumerate(roster.rows, start=2):
+        if not (r.canvas_id or r.sis_user_id or r.sis_login_id):
+            raise RosterError(
+                f"{roster.path}: row {number} (student {r.student!r}) has none of canvas_id, "
+                "sis_user_id, sis_login_id; Canvas matches a student by one of them"
+            )
     scores, missing, absent = _match(book, roster)
     max_score = sum(item.points for item in book.bank.items)
     out = io.StringIO()
