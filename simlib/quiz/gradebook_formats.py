@@ -7,8 +7,8 @@ identities. Its columns: ``student`` (required), and ``name``, ``canvas_id``, ``
 - ``canvas``: Canvas's gradebook import columns ``Student, ID, SIS User ID, SIS Login ID,
   Section`` and one assignment column (``"Quiz 3 (1234)"``: name and Canvas assignment id, or
   a new name), then a ``Points Possible`` row, then one row per roster student. Canvas needs
-  a ``name`` and one of ``canvas_id``, ``sis_user_id``, ``sis_login_id`` for each student. Source: Canvas guide "How do I import grades
-  in the Gradebook?".
+  a ``name`` and one of ``canvas_id``, ``sis_user_id``, ``sis_login_id`` for each student.
+  Source: Canvas guide "How do I import grades in the Gradebook?".
 - ``moodle``: Moodle's "Import grades from CSV": an identifier column (``Email address`` when
   every roster row has an email, else ``Username``), mapped to the user on import, and one
   grade column. Source: Moodle docs "Grade import".
