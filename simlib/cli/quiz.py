@@ -14,6 +14,7 @@
   grade the same-letter and longest-option strategies (fails, exit 1, over 35%).
 - ``simlib quiz key BANK --course SECRET (--student ID | --roster roster.csv) --out key.csv``:
   the teacher's answer key, per student (letters in that student's order).
+- ``simlib quiz export BANK (--moodle quiz.xml | --qti quiz.zip | --gift quiz.txt)``.
 - ``simlib cards list``, ``simlib cards review DECK``,
   ``simlib cards export DECK --anki deck.apkg``.
 
@@ -133,6 +134,7 @@ def _register_quiz(sub) -> None:
         help="YAML of alternative keys per item and per-student adjustments, each with a reason "
         "(see README: Regrading and item analysis)",
     )
+    _lms_grade_flags(p)
     add_json_flag(p)
     p.set_defaults(handler=run_grade)
     p = cmds.add_parser(
@@ -178,6 +180,75 @@ def _register_quiz(sub) -> None:
     add_json_flag(p)
     p.set_defaults(handler=run_key)
     classroom.register(cmds)
+    _register_export(cmds)
+
+
+def _lms_grade_flags(p) -> None:
+    p.add_argument(
+        "--csv-format",
+        choices=("simlib", "canvas", "moodle"),
+        default="simlib",
+        help="layout of --csv: simlib's, or the columns Canvas or Moodle import (default simlib)",
+    )
+    p.add_argument(
+        "--roster", default=None, help="roster CSV mapping student ids to LMS identities"
+    )
+    p.add_argument(
+        "--assignment",
+        default=None,
+        help='the LMS grade column, e.g. "Quiz 3 (1234)" for a Canvas assignment (default: '
+        "the bank's title)",
+    )
+
+
+def _register_export(cmds) -> None:
+    p = cmds.add_parser("export", help="export a bank to Moodle XML, a Canvas QTI zip or GIFT")
+    p.add_argument("bank", help="bank topic or path")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--moodle", metavar="QUIZ.xml", help="Moodle XML file to write")
+    where.add_argument("--qti", metavar="QUIZ.zip", help="Canvas QTI 1.2 package to write")
+    where.add_argument("--gift", metavar="QUIZ.txt", help="GIFT file to write")
+    p.add_argument(
+        "--variants",
+        type=positive_int,
+        default=5,
+        help="pre-generated variants per numeric item, the LMS draws one (default 5)",
+    )
+    _course_flag(p)
+    _bank_dir_flag(p)
+    add_json_flag(p)
+    p.set_defaults(handler=run_export)
+
+
+def run_export(args) -> int:
+    from simlib.quiz import load_bank
+    from simlib.quiz.lms import FORMATS
+    from simlib.quiz.storage import write_bytes_atomic
+
+    bank = load_bank(args.bank, bank_dir=args.bank_dir)
+    flag = next(f for f in FORMATS if getattr(args, f))
+    out = getattr(args, flag)
+    data = FORMATS[flag].render(bank, variants=args.variants, course=args.course)
+    write_bytes_atomic(out, data)
+    numeric = sum(1 for i in bank.items if i.type == "numeric")
+    result = {
+        "bank": bank.topic,
+        "format": flag,
+        "out": out,
+        "items": len(bank.items),
+        "numeric_items": numeric,
+        "variants_per_numeric_item": args.variants,
+        "bytes": len(data),
+    }
+    emit(
+        result,
+        args.json,
+        lambda r: (
+            f"wrote {r['out']} ({FORMATS[flag].description}): {r['items']} items, "
+            f"{r['numeric_items']} numeric with {r['variants_per_numeric_item']} variants each"
+        ),
+    )
+    return 0
 
 
 def _register_cards(sub) -> None:
@@ -382,8 +453,20 @@ def run_grade(args) -> int:
     missing: tuple[str, ...] = ()
     if overrides is not None:
         book, missing = regrade(book, good, overrides)
-    write_gradebook(book, csv_path=args.csv, gradescope_path=args.gradescope)
+    lms = _lms_csv(book, args)  # rendered first: a bad roster stops before any file is written
+    write_gradebook(
+        book,
+        csv_path=args.csv,
+        gradescope_path=args.gradescope,
+        csv_body=None if lms is None else lms.text,
+    )
     result = {**book.summary(), "csv": args.csv, "gradescope": args.gradescope}
+    if lms is not None:
+        result.update(
+            csv_format=args.csv_format,
+            not_in_roster=list(lms.not_in_roster),
+            no_submission=list(lms.no_submission),
+        )
     for r in book.rejected:
         print(f"simlib: skipped {printable(r.reason, 400)}", file=sys.stderr)
     for student in missing:
@@ -479,6 +562,31 @@ def run_report(args) -> int:
 
     emit(result, args.json, text)
     return 0
+
+
+def _lms_csv(book, args):
+    """--csv in --csv-format (None without --csv); report who roster and submissions miss."""
+    from simlib.quiz.errors import QuizError
+    from simlib.quiz.gradebook_formats import CSV_FORMATS, load_roster
+
+    if args.csv is None:
+        if args.roster or args.assignment or args.csv_format != "simlib":
+            raise QuizError("--csv-format, --roster and --assignment shape --csv; add --csv FILE")
+        return None
+    roster = load_roster(args.roster) if args.roster else None
+    fmt = CSV_FORMATS[args.csv_format]
+    lms = fmt.render(book, roster, args.assignment or book.bank.title)
+    for s in lms.not_in_roster:
+        print(
+            f"simlib: {s} was graded but is not in {args.roster}; left out of {args.csv}",
+            file=sys.stderr,
+        )
+    for s in lms.no_submission:
+        print(
+            f"simlib: {s} is in {args.roster} but has no submission; grade left empty",
+            file=sys.stderr,
+        )
+    return lms
 
 
 def run_check(args) -> int:

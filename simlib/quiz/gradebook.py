@@ -162,15 +162,17 @@ def write_gradebook(
     *,
     csv_path: str | os.PathLike | None = None,
     gradescope_path: str | os.PathLike | None = None,
+    csv_body: str | None = None,
 ) -> None:
     """Write the CSV and/or the Gradescope JSON together: after a kill, both old or both new.
 
     Both targets are checked before either is written (a folder or a device at either path
-    means neither is written).
+    means neither is written). ``csv_body`` replaces simlib's own CSV (an LMS's layout, see
+    :mod:`simlib.quiz.gradebook_formats`).
     """
     outputs: dict[str | os.PathLike, bytes] = {}
     if csv_path is not None:
-        outputs[csv_path] = csv_text(book).encode("utf-8")
+        outputs[csv_path] = (csv_text(book) if csv_body is None else csv_body).encode("utf-8")
     if gradescope_path is not None:
         outputs[gradescope_path] = gradescope_text(book).encode("utf-8")
     if outputs:
