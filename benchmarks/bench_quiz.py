@@ -38,8 +38,8 @@ from simlib.quiz import (
     load_bank,
     load_submissions,
     make_variant,
+    write_class_json,
     write_csv,
-    write_gradescope,
 )
 from simlib.quiz.key import answer_key, key_csv, key_json, parse_roster
 from simlib.quiz.order import presented
@@ -159,7 +159,7 @@ def end_to_end(bank: Bank, subs: list[Submission]) -> float:
         good, rejected = load_submissions(folder)
         book = grade_class(bank, good, rejected)
         write_csv(book, Path(tmp) / "grades.csv")
-        write_gradescope(book, Path(tmp) / "results.json")
+        write_class_json(book, Path(tmp) / "results.json")
         elapsed = time.perf_counter() - start
         assert book.summary()["graded"] == STUDENTS
     return elapsed

@@ -164,7 +164,7 @@ def test_a_hostile_class_folder_is_graded_and_reported(tmp_path, capsys):
     folder, keep = _class_folder(tmp_path)
     csv_path, gs_path = tmp_path / "out" / "grades.csv", tmp_path / "out" / "results.json"
     argv = ["quiz", "grade", "--bank", "zero", "--submissions", str(folder),
-            "--csv", str(csv_path), "--gradescope", str(gs_path), "--json"]  # fmt: skip
+            "--csv", str(csv_path), "--json-out", str(gs_path), "--json"]  # fmt: skip
     assert main(argv) == 1  # some files were skipped; the outputs are written all the same
     captured = capsys.readouterr()
     summary = json.loads(captured.out)
@@ -217,7 +217,7 @@ def test_one_submission_that_breaks_the_grader_does_not_stop_the_class(tmp_path,
     assert [r.student for r in book.rows] == ["ada", "cy"]
     (bad,) = book.rejected
     assert bad.path == "boom.json" and "could not be graded (ArithmeticError)" in bad.reason
-    write_gradebook(book, csv_path=tmp_path / "g.csv", gradescope_path=tmp_path / "r.json")
+    write_gradebook(book, csv_path=tmp_path / "g.csv", json_path=tmp_path / "r.json")
     assert len((tmp_path / "g.csv").read_text().splitlines()) == 3
 
 
@@ -227,7 +227,7 @@ def test_the_310_digit_answer_no_longer_takes_the_class_down(tmp_path, capsys):
     (folder / "big.json").write_text(_answer("9" * 310))
     (folder / "ok.json").write_text(_sub("ok", {CHOICE.id: CHOICE.answer}))
     argv = ["quiz", "grade", "--bank", "zero", "--submissions", str(folder),
-            "--csv", str(tmp_path / "g.csv"), "--gradescope", str(tmp_path / "r.json")]  # fmt: skip
+            "--csv", str(tmp_path / "g.csv"), "--json-out", str(tmp_path / "r.json")]  # fmt: skip
     assert main(argv) == 1
     assert "ok," in (tmp_path / "g.csv").read_text()
     assert "310 digits" in capsys.readouterr().err
@@ -327,7 +327,7 @@ def test_any_files_in_a_folder_leave_the_valid_one_graded(tmp_path, files):
     book = grade_class(BANK, good, rejected)
     assert "valid" in [r.student for r in book.rows]
     assert len(book.rows) + len(book.rejected) == len(files) + 1
-    write_gradebook(book, csv_path=folder / "out.csv", gradescope_path=folder / "out.gs")
+    write_gradebook(book, csv_path=folder / "out.csv", json_path=folder / "out.gs")
 
 
 # Concurrent reviews: two processes rate at the same moment; every rating survives.

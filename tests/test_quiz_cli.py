@@ -138,7 +138,7 @@ def test_grade_a_class_twice_gives_identical_files(tmp_path, capsys):
                 str(tmp_path / "subs"),
                 "--csv",
                 str(csv_path),
-                "--gradescope",
+                "--json-out",
                 str(gs_path),
             ],
             status=1,  # some files were skipped; both outputs are still written

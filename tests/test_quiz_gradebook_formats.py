@@ -168,7 +168,7 @@ def test_a_bad_roster_writes_no_file_and_lms_flags_need_csv(klass, tmp_path, cap
                 "canvas",
                 "--roster",
                 str(tmp_path / "r.csv"),
-                "--gradescope",
+                "--json-out",
                 str(gs),
             ]
         )

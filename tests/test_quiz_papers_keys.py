@@ -115,7 +115,7 @@ def _write_subs(folder: Path, papers: dict, answers: dict) -> None:
 def _grade(capsys, tmp_path, folder: Path, bank: str, course: str = SECRET) -> dict:
     out = tmp_path / f"{folder.name}-gs.json"
     argv = ["quiz", "grade", "--bank", bank, "--submissions", str(folder)]
-    code, stdout, err = cli(capsys, [*argv, "--course", course, "--gradescope", str(out), "--json"])
+    code, stdout, err = cli(capsys, [*argv, "--course", course, "--json-out", str(out), "--json"])
     summary = json.loads(stdout)
     assert code == (1 if summary["rejected"] else 0), err  # 1: some file was skipped
     return {"summary": summary, "gradescope": json.loads(out.read_text())}
@@ -252,7 +252,7 @@ def test_the_secret_appears_in_no_student_facing_bytes(tmp_path, capsys, monkeyp
         code, stdout, stderr = cli(
             capsys,
             ["quiz", "grade", "--bank", name, "--submissions", str(subs), "--course", SECRET]
-            + ["--gradescope", str(gs), "--csv", str(grades), "--json"],
+            + ["--json-out", str(gs), "--csv", str(grades), "--json"],
         )
         assert code == 0
         seen += [(f"grade {name}", gs.read_bytes() + grades.read_bytes() + stdout.encode())]

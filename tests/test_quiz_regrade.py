@@ -12,7 +12,7 @@ import pytest
 from simlib.cli import main
 from simlib.quiz import grade_class, load_bank, make_variant, parse_submission
 from simlib.quiz.analysis import analyse, class_records, point_biserial, report_tables
-from simlib.quiz.gradebook import csv_text, gradescope_data
+from simlib.quiz.gradebook import class_data, csv_text
 from simlib.quiz.order import option_order, to_shown
 from simlib.quiz.overrides import OverrideError, parse_overrides, regrade
 
@@ -180,7 +180,7 @@ def test_an_alternative_letter_regrades_those_who_chose_it_and_is_listed():
     column = {r["student"]: r["overrides"] for r in table}
     assert column[chose_alt[0]] == f"{item.id}: accepted {alt}, 0 -> 1 (read per device)"
     assert column[chose_key[0]] == ""
-    gs = gradescope_data(after)
+    gs = class_data(after)
     assert len(gs["overrides"]) == 2
     assert "Regraded" in gs["students"][chose_alt[0]]["output"]
     assert "overrides" not in csv_text(book).splitlines()[0]  # no file, no column
@@ -303,7 +303,7 @@ def test_grade_cli_lists_overrides_and_carries_what_the_report_needs(tmp_path, c
     ov.write_text(f"items:\n  - item: {item.id}\n    accept: [{alt}]\n    reason: ambiguous\n")
     argv = ["quiz", "grade", "--bank", "data_parallelism", "--submissions", str(folder)]
     gs = tmp_path / "gs.json"
-    assert main([*argv, "--overrides", str(ov), "--gradescope", str(gs), "--json"]) == 0
+    assert main([*argv, "--overrides", str(ov), "--json-out", str(gs), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["overrides"] == [
         {"student": name, "item": item.id, "kind": "item", "detail": f"accepted {alt}",

@@ -108,7 +108,7 @@ def test_non_regular_targets_are_refused_and_left_alone(tmp_path, kind):
         (["cards", "export", "basics", "--anki", "{t}"], "socket"),
         (["cards", "export", "basics", "--anki", "{t}"], "directory"),
         (["quiz", "grade", "--bank", "zero", "--submissions", "{s}", "--csv", "{t}"], "fifo"),
-        (["quiz", "grade", "--bank", "zero", "--submissions", "{s}", "--gradescope", "{t}"],
+        (["quiz", "grade", "--bank", "zero", "--submissions", "{s}", "--json-out", "{t}"],
          "device"),
     ],
 )  # fmt: skip
@@ -133,7 +133,7 @@ def test_a_bad_second_output_means_neither_is_written(tmp_path, capsys):
     (subs / "ada.json").write_text('{"student": "ada", "answers": {}}')
     os.mkfifo(tmp_path / "results.json")
     argv = ["quiz", "grade", "--bank", "zero", "--submissions", str(subs)]
-    assert main([*argv, "--csv", str(tmp_path / "g.csv"), "--gradescope",
+    assert main([*argv, "--csv", str(tmp_path / "g.csv"), "--json-out",
                  str(tmp_path / "results.json")]) == 2  # fmt: skip
     assert not (tmp_path / "g.csv").exists()
     assert "results.json: it is a FIFO" in capsys.readouterr().err
@@ -332,7 +332,7 @@ def test_kill_between_the_csv_and_the_json_of_quiz_grade(tmp_path):
     (out / "g.csv").write_text("old")
     (out / "r.json").write_text("old")
     argv = ["quiz", "grade", "--bank", "zero", "--submissions", str(subs),
-            "--csv", str(out / "g.csv"), "--gradescope", str(out / "r.json")]  # fmt: skip
+            "--csv", str(out / "g.csv"), "--json-out", str(out / "r.json")]  # fmt: skip
     script = CHILD.split("write_files(")[0].replace("folder = Path(sys.argv[3])", "")
     script += "from simlib.cli import main\nmain(sys.argv[3:])\n"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "SIMLIB_STATE_DIR": str(tmp_path / "st")}
@@ -347,7 +347,7 @@ def test_kill_between_the_csv_and_the_json_of_quiz_grade(tmp_path):
     assert (out / "r.json").read_text() == "old" and (out / "g.csv").read_text() != "old"
     recover(out)
     clean = tmp_path / "clean"
-    assert main([*argv[:-4], "--csv", str(clean / "g.csv"), "--gradescope",
+    assert main([*argv[:-4], "--csv", str(clean / "g.csv"), "--json-out",
                  str(clean / "r.json")]) == 0  # fmt: skip
     assert (out / "g.csv").read_bytes() == (clean / "g.csv").read_bytes()
     assert (out / "r.json").read_bytes() == (clean / "r.json").read_bytes()

@@ -4,7 +4,7 @@
 - ``simlib quiz take BANK [--student ID] [--out submission.json]``: answer in the terminal,
   graded at once; ``--out`` saves the answers (also after Ctrl-C) as a submission.
 - ``simlib quiz paper BANK --student ID --out paper.json``: a student's variant, no answers.
-- ``simlib quiz grade --bank BANK --submissions DIR --csv grades.csv --gradescope results.json``
+- ``simlib quiz grade --bank BANK --submissions DIR --csv grades.csv --json-out grades.json``
   (exit status 1 when some file was skipped; both outputs are still written).
 - ``simlib quiz grade ... --overrides overrides.yaml``: regrade with alternative keys and
   per-student adjustments; every override applied is listed in the outputs.
@@ -121,11 +121,16 @@ def _register_quiz(sub) -> None:
     p.add_argument("--out", required=True, help="JSON file to write")
     add_json_flag(p)
     p.set_defaults(handler=run_paper)
-    p = cmds.add_parser("grade", help="grade a folder of submissions into CSV and Gradescope JSON")
+    p = cmds.add_parser("grade", help="grade a folder of submissions into a CSV and a class JSON")
     p.add_argument("--bank", required=True, help="bank topic or path")
     p.add_argument("--submissions", required=True, help="folder of *.json submissions")
     p.add_argument("--csv", default=None, help="gradebook CSV to write")
-    p.add_argument("--gradescope", default=None, help="Gradescope results JSON to write")
+    p.add_argument(
+        "--json-out",
+        default=None,
+        help="class-wide JSON to write (every student's scores and feedback; for Gradescope, "
+        "use `quiz autograder`)",
+    )
     _course_flag(p)
     _bank_dir_flag(p)
     p.add_argument(
@@ -443,7 +448,7 @@ def run_grade(args) -> int:
     from simlib.quiz.overrides import load_overrides, regrade
     from simlib.quiz.paper import paper_check
 
-    for out in (args.csv, args.gradescope):
+    for out in (args.csv, args.json_out):
         if out:
             resolve_target(out)  # a bad output path is refused before any grading
     bank = load_bank(args.bank, bank_dir=args.bank_dir)
@@ -457,10 +462,10 @@ def run_grade(args) -> int:
     write_gradebook(
         book,
         csv_path=args.csv,
-        gradescope_path=args.gradescope,
+        json_path=args.json_out,
         csv_body=None if lms is None else lms.text,
     )
-    result = {**book.summary(), "csv": args.csv, "gradescope": args.gradescope}
+    result = {**book.summary(), "csv": args.csv, "json_out": args.json_out}
     if lms is not None:
         result.update(
             csv_format=args.csv_format,

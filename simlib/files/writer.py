@@ -5,7 +5,7 @@ less the umask, or given the mode of the file it replaces), are flushed to disk,
 temporary file is renamed over the target. A rename within a folder is atomic, so a reader
 sees the old file or the new one.
 
-Several files that belong together (``quiz grade --csv X --gradescope Y``, the figures of one
+Several files that belong together (``quiz grade --csv X --json-out Y``, the figures of one
 ``--plot``): every temporary file is written first; then a *journal* listing the renames is
 written into each folder involved (the last copy to appear is the commit point); then the
 renames are done in order; then the journals are deleted. A kill before the commit leaves

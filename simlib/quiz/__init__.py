@@ -22,7 +22,7 @@ from simlib.quiz.cards import ReviewState, parse_rating
 from simlib.quiz.concepts import ConceptResult, grade_concepts
 from simlib.quiz.errors import BankError, QuizError, StateError, SubmissionError
 from simlib.quiz.functions import FUNCTIONS, TRANSFORMS
-from simlib.quiz.gradebook import Gradebook, grade_class, write_csv, write_gradescope
+from simlib.quiz.gradebook import Gradebook, grade_class, write_class_json, write_csv
 from simlib.quiz.grading import ItemResult, SubmissionResult, grade_answer, grade_submission
 from simlib.quiz.paper import build_paper
 from simlib.quiz.schema import Bank, Card, Deck
@@ -71,8 +71,8 @@ __all__ = [
     "show_flashcards",
     "show_quiz",
     "take_in_terminal",
+    "write_class_json",
     "write_csv",
-    "write_gradescope",
 ]
 
 _LAZY = {

@@ -1,11 +1,13 @@
-"""Grade a whole class and write the grades: a CSV for the teacher, JSON for Gradescope.
+"""Grade a whole class and write the grades: a CSV for the teacher, a class-wide JSON.
 
 Both files are written together by :func:`simlib.files.write_files` (a kill leaves both old
 or both new) and hold nothing that changes between runs (no times, rows sorted by student), so
 grading the same folder twice gives byte-identical files.
 
-Gradescope's autograder format (``results.json``) is per submission; the class file holds one
-such object per student under ``"students"``, plus the files that were rejected and why.
+The class JSON (``quiz grade --json-out``) holds each student's score, per-item scores and
+feedback under ``"students"``, plus the files that were rejected and why. It is simlib's own
+format: Gradescope's ``results.json`` is per submission and comes from the autograder
+(:mod:`simlib.quiz.autograder`).
 
 Example:
     >>> from simlib.quiz.bank import load_bank
@@ -29,7 +31,7 @@ from simlib.quiz.schema import Bank
 from simlib.quiz.submissions import Rejected, Submission
 from simlib.quiz.variants import DEFAULT_COURSE
 
-__all__ = ["Gradebook", "grade_class", "write_csv", "write_gradebook", "write_gradescope"]
+__all__ = ["Gradebook", "grade_class", "write_csv", "write_gradebook", "write_class_json"]
 
 
 @dataclass(frozen=True)
@@ -120,8 +122,8 @@ def write_csv(book: Gradebook, path: str | os.PathLike) -> None:
     write_gradebook(book, csv_path=path)
 
 
-def gradescope_data(book: Gradebook) -> dict:
-    """One Gradescope autograder result per student, plus the rejected files."""
+def class_data(book: Gradebook) -> dict:
+    """Every student's score, per-item scores and feedback, plus the rejected files."""
     students = {}
     for row in book.rows:
         tests = [
@@ -141,30 +143,30 @@ def gradescope_data(book: Gradebook) -> dict:
             "tests": tests,
             "output": f"{_round(row.score):g}/{_round(row.max_score):g} points{regraded}",
         }
-    data = {"format": "gradescope-autograder-results", **book.summary(), "students": students}
+    data = {"format": "simlib-class-grades", **book.summary(), "students": students}
     if book.overrides is not None:
         data["overrides"] = [a.as_dict() for a in book.overrides]
     return data
 
 
-def gradescope_text(book: Gradebook) -> str:
-    """:func:`gradescope_data` as sorted, indented JSON (same book, same bytes)."""
-    return json.dumps(gradescope_data(book), indent=2, sort_keys=True) + "\n"
+def class_json_text(book: Gradebook) -> str:
+    """:func:`class_data` as sorted, indented JSON (same book, same bytes)."""
+    return json.dumps(class_data(book), indent=2, sort_keys=True) + "\n"
 
 
-def write_gradescope(book: Gradebook, path: str | os.PathLike) -> None:
-    """Write :func:`gradescope_data` to ``path`` as sorted JSON, atomically."""
-    write_gradebook(book, gradescope_path=path)
+def write_class_json(book: Gradebook, path: str | os.PathLike) -> None:
+    """Write :func:`class_data` to ``path`` as sorted JSON, atomically."""
+    write_gradebook(book, json_path=path)
 
 
 def write_gradebook(
     book: Gradebook,
     *,
     csv_path: str | os.PathLike | None = None,
-    gradescope_path: str | os.PathLike | None = None,
+    json_path: str | os.PathLike | None = None,
     csv_body: str | None = None,
 ) -> None:
-    """Write the CSV and/or the Gradescope JSON together: after a kill, both old or both new.
+    """Write the CSV and/or the class JSON together: after a kill, both old or both new.
 
     Both targets are checked before either is written (a folder or a device at either path
     means neither is written). ``csv_body`` replaces simlib's own CSV (an LMS's layout, see
@@ -173,7 +175,7 @@ def write_gradebook(
     outputs: dict[str | os.PathLike, bytes] = {}
     if csv_path is not None:
         outputs[csv_path] = (csv_text(book) if csv_body is None else csv_body).encode("utf-8")
-    if gradescope_path is not None:
-        outputs[gradescope_path] = gradescope_text(book).encode("utf-8")
+    if json_path is not None:
+        outputs[json_path] = class_json_text(book).encode("utf-8")
     if outputs:
         write_files(outputs)
