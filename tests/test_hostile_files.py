@@ -110,7 +110,6 @@ HOSTILE: dict[str, tuple[bytes | None, str]] = {
     "extra-field.json": (_sub("ef", score=100).encode(), "score"),
     "dup-key.json": (b'{"student": "dk", "student": "ace", "answers": {}}', "appears twice"),
     "huge-file.json": (_sub("hf", {"a": "x" * MAX_SUBMISSION_BYTES}).encode(), "over the limit"),
-    "zz-duplicate.json": (_sub("ace").encode(), "already submitted in ace.json"),
     "\x1b[2J\x1b]0;pwned\x07evil.json": (b"{broken", "not valid JSON"),
     "two\nlines.json": (b"{broken", "not valid JSON"),
     "rtl-\u202egnp.json": (b"{broken", "not valid JSON"),
@@ -119,8 +118,6 @@ HOSTILE: dict[str, tuple[bytes | None, str]] = {
     "ada.json.bak": (_sub("bak").encode(), "not a *.json file"),
     ".DS_Store": (b"\x00\x00", "not a *.json file"),
     "fifo.json": (None, "not a regular file"),
-    "folder.json": (None, "not a regular file"),
-    "subfolder": (None, "a folder"),
     "socket.json": (None, "not a regular file"),
     "dev-zero.json": (None, "outside the submissions folder"),
     "outside.json": (None, "outside the submissions folder"),
@@ -146,8 +143,15 @@ def _class_folder(tmp_path: Path) -> tuple[Path, list]:
         if data is not None:
             (folder / name).write_bytes(data)
     os.mkfifo(folder / "fifo.json")
-    (folder / "folder.json").mkdir()
+    (folder / "folder.json").mkdir()  # empty folders hold nothing to grade or report
     (folder / "subfolder").mkdir()
+    deep = folder / "d1" / "d2" / "d3" / "d4" / "d5"
+    deep.mkdir(parents=True)
+    (deep / "deep.json").write_text(_sub("deep"))
+    # A second, older file of ace's with nothing in it: replaced by ace.json, not graded.
+    (folder / "zz-duplicate.json").write_text(_sub("ace"))
+    older = (folder / "ace.json").stat().st_mtime - 60
+    os.utime(folder / "zz-duplicate.json", (older, older))
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.bind(str(folder / "socket.json"))
     (folder / "dev-zero.json").symlink_to("/dev/zero")
@@ -187,13 +191,18 @@ def test_a_hostile_class_folder_is_graded_and_reported(tmp_path, capsys):
     }
     expected = {shown.get(n, n): w for n, w in expected.items()}
     expected["\\udcff\\udcfe-latin.json"] = "not valid JSON"
+    expected["d1/d2/d3/d4/d5"] = "nested over 4 deep"
     assert sorted(reasons) == sorted(expected)
+    (replaced,) = summary["replaced"]
+    assert (replaced["file"], replaced["by"]) == ("zz-duplicate.json", "ace.json")
     for name, words in expected.items():
         assert words in reasons[name], (name, reasons[name])
         assert reasons[name].startswith(name), reasons[name]
     # The terminal gets one line per skipped file and no control character at all.
     err = captured.err.splitlines()
-    assert len(err) == len(expected) and all(line.startswith("simlib: skipped ") for line in err)
+    skipped = [line for line in err if line.startswith("simlib: skipped ")]
+    assert len(skipped) == len(expected) and len(err) == len(expected) + 1
+    assert "replaced by ace.json" in next(x for x in err if x not in skipped)
     assert not any(ch < " " or "\x7f" <= ch <= "\x9f" or ch == "\u202e" for ch in captured.err
                    if ch != "\n")  # fmt: skip
     del keep

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import sqlite3
 import zipfile
@@ -118,6 +119,8 @@ def _submissions(folder: Path, bank) -> None:
     )
     (folder / "badid.json").write_text(json.dumps({"student": "=HYPERLINK()", "answers": {}}))
     (folder / "zz-again.json").write_text(json.dumps({"student": "ace", "answers": {}}))
+    older = (folder / "ace.json").stat().st_mtime - 60  # an older, empty file of ace's
+    os.utime(folder / "zz-again.json", (older, older))
     (folder / "notes.txt").write_text("not a submission")
 
 
@@ -151,8 +154,8 @@ def test_grade_a_class_twice_gives_identical_files(tmp_path, capsys):
         "broken.json",
         "huge.json",
         "notes.txt",
-        "zz-again.json",
     ]
+    assert [(r["file"], r["by"]) for r in result["replaced"]] == [("zz-again.json", "ace.json")]
     rows = outputs[0][0].decode().splitlines()
     assert rows[0].split(",")[:5] == ["student", "attempt", "score", "max_score", "percent"]
     by_student = {r.split(",")[0]: r.split(",") for r in rows[1:]}

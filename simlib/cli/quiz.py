@@ -123,7 +123,11 @@ def _register_quiz(sub) -> None:
     p.set_defaults(handler=run_paper)
     p = cmds.add_parser("grade", help="grade a folder of submissions into a CSV and a class JSON")
     p.add_argument("--bank", required=True, help="bank topic or path")
-    p.add_argument("--submissions", required=True, help="folder of *.json submissions")
+    p.add_argument(
+        "--submissions",
+        required=True,
+        help="folder of *.json submissions (nested folders, as LMS bulk downloads, are read)",
+    )
     p.add_argument("--csv", default=None, help="gradebook CSV to write")
     p.add_argument(
         "--json-out",
@@ -133,6 +137,11 @@ def _register_quiz(sub) -> None:
     )
     _course_flag(p)
     _bank_dir_flag(p)
+    p.add_argument(
+        "--allow-skipped",
+        action="store_true",
+        help="exit 0 even when some file was skipped (they are still listed)",
+    )
     p.add_argument(
         "--overrides",
         default=None,
@@ -472,8 +481,10 @@ def run_grade(args) -> int:
             not_in_roster=list(lms.not_in_roster),
             no_submission=list(lms.no_submission),
         )
-    for r in book.rejected:
+    for r in book.skipped:
         print(f"simlib: skipped {printable(r.reason, 400)}", file=sys.stderr)
+    for r in book.replaced:
+        print(f"simlib: {printable(r.reason, 400)}", file=sys.stderr)
     for student in missing:
         print(
             f"simlib: {printable(args.overrides, 200)}: no graded submission from {student!r}; "
@@ -491,11 +502,12 @@ def run_grade(args) -> int:
         applied = f"; {len(r['overrides'])} override(s) applied" if "overrides" in r else ""
         return (
             f"graded {r['graded']} submission(s) of {r['bank']}, mean {mean} of "
-            f"{r['max_score']:g}; skipped {len(r['rejected'])}{applied}"
+            f"{r['max_score']:g}; skipped {len(r['rejected'])}, replaced "
+            f"{len(r['replaced'])}{applied}"
         )
 
     emit(result, args.json, text)
-    return 1 if book.rejected else 0
+    return 1 if book.skipped and not args.allow_skipped else 0
 
 
 def _strategy_row(bank) -> tuple[dict, list[str]]:

@@ -51,13 +51,26 @@ class Gradebook:
         """The overrides applied to ``student``'s grade, in the order they were applied."""
         return [a for a in self.overrides or () if a.student == student]
 
+    @property
+    def skipped(self) -> tuple[Rejected, ...]:
+        """Files not graded because something was wrong with them (not older attempts)."""
+        return tuple(r for r in self.rejected if r.replaced_by is None)
+
+    @property
+    def replaced(self) -> tuple[Rejected, ...]:
+        """Older attempts and older files of a student, replaced by the one graded."""
+        return tuple(r for r in self.rejected if r.replaced_by is not None)
+
     def summary(self) -> dict:
         """Counts and mean score, for ``--json`` output."""
         scores = [r.score for r in self.rows]
         return {
             "bank": self.bank.topic,
             "graded": len(self.rows),
-            "rejected": [{"file": r.path, "reason": r.reason} for r in self.rejected],
+            "rejected": [{"file": r.path, "reason": r.reason} for r in self.skipped],
+            "replaced": [
+                {"file": r.path, "by": r.replaced_by, "reason": r.reason} for r in self.replaced
+            ],
             "max_score": _round(sum(item.points for item in self.bank.items)),
             "mean_score": _round(sum(scores) / len(scores)) if scores else None,
         }

@@ -163,10 +163,15 @@ def check_identity(student: Any, attempt: Any = 0) -> Identity:
 
 @dataclass(frozen=True)
 class Rejected:
-    """A submission file that was not graded, and why."""
+    """A submission file that was not graded, and why.
+
+    ``replaced_by`` names the file graded instead when this one is an older attempt (or an
+    older file of the same attempt) of the same student: not an error, a choice.
+    """
 
     path: str
     reason: str
+    replaced_by: str | None = None
 
 
 def _explain(exc: ValidationError, source: str) -> str:
@@ -281,17 +286,81 @@ def _link_problem(path: Path, root: Path) -> str | None:
     return None
 
 
+MAX_FOLDER_DEPTH = 4  # Moodle's and Gradescope's bulk downloads nest one or two folders
+
+
+def _candidates(root: Path, rejected: list[Rejected]) -> list[tuple[Path, str]]:
+    """Every file under ``root`` (to :data:`MAX_FOLDER_DEPTH` folders), sorted by relative path.
+
+    What cannot be a submission is added to ``rejected`` with its reason.
+    """
+    real_root = root.resolve()
+    out: list[tuple[Path, str]] = []
+    stack: list[tuple[Path, str, int]] = [(root, "", 0)]
+    while stack:
+        folder, prefix, depth = stack.pop()
+        try:
+            names = sorted(os.listdir(folder))
+        except OSError as exc:
+            shown = printable(prefix or str(folder))
+            rejected.append(Rejected(shown, f"{shown}: cannot be listed ({exc.strerror}); skipped"))
+            continue
+        for name in names:
+            path, rel = folder / name, f"{prefix}{name}"
+            shown = printable(rel)
+            if path.is_dir() and not path.is_symlink():
+                if depth + 1 > MAX_FOLDER_DEPTH:
+                    rejected.append(
+                        Rejected(
+                            shown,
+                            f"{shown}: a folder nested over {MAX_FOLDER_DEPTH} deep; "
+                            "skipped (move its files up)",
+                        )  # fmt: skip
+                    )
+                else:
+                    stack.append((path, f"{rel}/", depth + 1))
+                continue
+            if not name.endswith(".json"):
+                if depth and name in _METADATA_NAMES:
+                    continue  # an LMS's own note beside the student's file, not handed in
+                rejected.append(
+                    Rejected(
+                        shown,
+                        f"{shown}: not a *.json file; skipped (a submission is a NAME.json file)",
+                    )  # fmt: skip
+                )
+                continue
+            problem = _link_problem(path, real_root)
+            if problem:
+                rejected.append(Rejected(shown, f"{shown}: {problem}"))
+                continue
+            out.append((path, shown))
+    return sorted(out, key=lambda c: c[1])
+
+
+# Files that bulk downloads put beside each student's upload.
+_METADATA_NAMES = frozenset({"submission_metadata.yml", "submission_metadata.json"})
+
+
+def _mtime_ns(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
 def load_submissions(
     folder: str | os.PathLike, *, check: Callable[[Submission], str | None] | None = None
 ) -> tuple[list[Submission], list[Rejected]]:
-    """Every ``*.json`` in ``folder`` (sorted by name): the valid ones, and the rejected ones.
+    """Every ``*.json`` under ``folder``: the submissions to grade, and the files not graded.
 
-    Every other entry of the folder is rejected too, with the reason, so that nothing a
-    student handed in disappears silently. A student who appears in two files is graded from
-    the first (by file name); the second is rejected, so the result never depends on the
-    order the files were copied in. ``check`` (optional) returns why a parsed submission must
-    be rejected, or None to accept it (the CLI checks paper ids with
-    :func:`simlib.quiz.paper.paper_check`).
+    Folders are read to :data:`MAX_FOLDER_DEPTH` levels, so Gradescope's and Moodle's bulk
+    downloads (one folder per student) grade as they come. Every other entry is rejected with
+    its reason, so that nothing a student handed in disappears silently. A student with several
+    files is graded from the highest ``attempt``, then the newest file (then the last name):
+    the others are listed as replaced (``Rejected.replaced_by``). ``check`` (optional) returns
+    why a parsed submission must be rejected, or None to accept it (the CLI checks paper ids
+    with :func:`simlib.quiz.paper.paper_check`).
     """
     root = Path(folder)
     if not root.is_dir():
@@ -300,27 +369,14 @@ def load_submissions(
             "files"
         )
     try:
-        names = sorted(os.listdir(root))
-        real_root = root.resolve()
+        os.listdir(root)
     except OSError as exc:
         raise SubmissionError(
             f"submissions folder {printable(str(root))} cannot be listed ({exc.strerror})"
         ) from None
-    good: list[Submission] = []
     rejected: list[Rejected] = []
-    seen: dict[str, str] = {}
-    for name in names:
-        path, shown = root / name, printable(name)
-        if not name.endswith(".json"):
-            why = "a folder" if path.is_dir() and not path.is_symlink() else "not a *.json file"
-            rejected.append(
-                Rejected(shown, f"{shown}: {why}; skipped (a submission is a NAME.json file)")
-            )
-            continue
-        problem = _link_problem(path, real_root)
-        if problem:
-            rejected.append(Rejected(shown, f"{shown}: {problem}"))
-            continue
+    by_student: dict[str, list[tuple[tuple[int, int, str], Submission, str]]] = {}
+    for path, shown in _candidates(root, rejected):
         try:
             sub = parse_submission(_read(path, shown), shown)
         except SubmissionError as exc:
@@ -330,15 +386,24 @@ def load_submissions(
         if why:
             rejected.append(Rejected(shown, f"{shown}: {why}; skipped"))
             continue
-        if sub.student in seen:
+        rank = (sub.attempt, _mtime_ns(path), shown)
+        by_student.setdefault(sub.student, []).append((rank, sub, shown))
+    good: list[Submission] = []
+    for student in sorted(by_student):
+        ranked = sorted(by_student[student], key=lambda r: r[0])
+        (_, best, best_shown) = ranked[-1]
+        good.append(best)
+        for (attempt, _, _), _, shown in ranked[:-1]:
+            why = (
+                f"attempt {best.attempt} replaces attempt {attempt}"
+                if best.attempt != attempt
+                else f"a newer file of attempt {attempt}"
+            )
             rejected.append(
                 Rejected(
                     shown,
-                    f"{shown}: student {sub.student!r} already "
-                    f"submitted in {seen[sub.student]}; skipped",
+                    f"{shown}: student {student!r}: replaced by {best_shown} ({why}); not graded",
+                    replaced_by=best_shown,
                 )
             )
-            continue
-        seen[sub.student] = shown
-        good.append(sub)
     return good, rejected
