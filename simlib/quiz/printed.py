@@ -1,0 +1,511 @@
+"""Papers on paper: a student's paper and the teacher's key as PDF pages (fpdf2).
+
+:func:`paper_pdf` lays out the dict :func:`simlib.quiz.paper.build_paper` returns: the student's
+id, a line for their name, their paper id, then each question with that student's numbers
+(numeric variants) and options in that student's order (so their letters are the ones the
+grader maps back), each with somewhere to answer: a box per letter for choice items, a box and
+the unit for numeric items, ruled lines for free text. Like the JSON paper it carries no key,
+explanation or secret. :func:`key_pdf` prints :class:`simlib.quiz.key.KeyRow` rows, a section
+per student: the letters in that student's order, each numeric key with its tolerance and the
+range it accepts, the concept names a free-text answer must state.
+
+Layout: A4 portrait, 18 mm margins. Every page has a header (bank title, student id, paper id)
+and a footer (student id, paper id, "page n of N"). Long prompts wrap at spaces. A question is
+kept on one page when it fits on one (it moves to the next page whole); a question taller than
+a page breaks between options, never inside one, and the answer box stays with its item.
+
+Text uses the PDF core font Helvetica, whose encoding is Latin-1: nothing to embed, and the same
+pages on the grading install (which has no font files). Characters outside Latin-1 are
+transliterated by :func:`printable`: a fixed table for typographic marks and common maths
+symbols (``≈`` -> ``~``, ``≤`` -> ``<=``, ``→`` -> ``->``, dashes -> ``-``, curly quotes ->
+straight), Greek letters by their name (``Ψ`` -> ``Psi``), accented letters by their base letter
+(Unicode NFKD), anything else ``?``. The shipped banks' printed text is all ASCII; only two
+explanations and a flashcard (never printed) hold ``Ψ``.
+
+Example:
+    >>> from simlib.quiz.bank import load_bank
+    >>> from simlib.quiz.paper import build_paper
+    >>> data = paper_pdf(build_paper(load_bank("basics"), "ada", course="secret"))
+    >>> data[:5], len(data) > 1000
+    (b'%PDF-', True)
+    >>> printable("4Ψ + 12Ψ/N ≈ 2 GB — ½ of it")
+    '4Psi + 12Psi/N ~ 2 GB - ½ of it'
+"""
+
+from __future__ import annotations
+
+import os
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from fpdf import FPDF
+from fpdf.enums import XPos, YPos
+
+from simlib.quiz.errors import QuizError
+from simlib.quiz.storage import write_bytes_atomic
+from simlib.quiz.variants import format_number
+
+__all__ = [
+    "Layout",
+    "key_pdf",
+    "paper_filename",
+    "paper_pdf",
+    "printable",
+    "write_key_pdfs",
+    "write_paper_pdfs",
+]
+
+# Substitutes for characters Helvetica (Latin-1) cannot show; see the module doc.
+SUBSTITUTES = {
+    "\u2010": "-",
+    "\u2011": "-",
+    "\u2012": "-",
+    "\u2013": "-",
+    "\u2014": "-",
+    "\u2212": "-",
+    "\u2018": "'",
+    "\u2019": "'",
+    "\u201a": "'",
+    "\u201c": '"',
+    "\u201d": '"',
+    "\u201e": '"',
+    "\u2026": "...",
+    "\u2022": "*",
+    "\u2219": "*",
+    "\u22c5": "*",
+    "\u2248": "~",
+    "\u223c": "~",
+    "\u2260": "!=",
+    "\u2264": "<=",
+    "\u2265": ">=",
+    "\u226a": "<<",
+    "\u226b": ">>",
+    "\u2192": "->",
+    "\u2190": "<-",
+    "\u2194": "<->",
+    "\u21d2": "=>",
+    "\u221e": "inf",
+    "\u221a": "sqrt",
+    "\u2211": "sum",
+    "\u220f": "prod",
+    "\u2202": "d",
+    "\u2206": "Delta",
+    "\u2032": "'",
+    "\u2033": '"',
+    "\u2044": "/",
+    "\u20ac": "EUR",
+    "\u2122": "(TM)",
+    "\u03bc": "\u00b5",  # Greek mu -> the micro sign, which Latin-1 has
+    "\u00a0": " ",
+    "\u2009": " ",
+    "\u202f": " ",
+    "\u200b": "",
+}
+
+
+def _one(char: str) -> str:
+    if char in SUBSTITUTES:
+        return SUBSTITUTES[char]
+    if ord(char) < 256:
+        return char if char.isprintable() or char in "\n" else " "
+    name = unicodedata.name(char, "")
+    if name.startswith("GREEK ") and " LETTER " in name:
+        word = name.rsplit(" LETTER ", 1)[1].split()[0].lower()
+        return word.capitalize() if " CAPITAL " in name else word
+    base = "".join(c for c in unicodedata.normalize("NFKD", char) if ord(c) < 256)
+    base = "".join(c for c in base if not unicodedata.combining(c))
+    return base or "?"
+
+
+def printable(text: object) -> str:
+    """``text`` with every character Helvetica cannot show replaced (see the module doc).
+
+    >>> printable("σ² ≤ 3 → ok; naïve “quotes”")
+    'sigma² <= 3 -> ok; naïve "quotes"'
+    """
+    return "".join(_one(c) for c in str(text))
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Page geometry in millimetres and font sizes in points (A4 by default)."""
+
+    page_format: str = "A4"
+    margin_mm: float = 18.0
+    body_pt: float = 10.5
+    small_pt: float = 8.0
+    line_mm: float = 5.2
+    box_mm: float = 5.0
+    option_indent_mm: float = 16.0
+    numeric_box_mm: tuple[float, float] = (62.0, 11.0)
+    free_text_lines: int = 6
+    ruled_gap_mm: float = 8.5
+    item_gap_mm: float = 6.0
+
+
+class _Pages(FPDF):
+    """An FPDF document whose header and footer name the student and the paper on every page."""
+
+    def __init__(self, layout: Layout, title: str, kind: str) -> None:
+        super().__init__(orientation="P", unit="mm", format=layout.page_format)
+        self.layout = layout
+        self.doc_title = printable(title)
+        self.kind = kind
+        self.student = ""  # the next page's; set before add_page()
+        self.paper_id = ""
+        self._shown = ("", "")  # the current page's, for its footer
+        self.set_margins(layout.margin_mm, layout.margin_mm + 4, layout.margin_mm)
+        self.set_auto_page_break(True, margin=layout.margin_mm + 4)
+        self.set_creation_date(datetime(2000, 1, 1, tzinfo=UTC))  # same input, same bytes
+        self.set_title(printable(f"{title} ({kind})"))
+        self.set_creator("simlib")
+
+    def header(self) -> None:
+        lay = self.layout
+        self._shown = (self.student, self.paper_id)
+        self.set_font("helvetica", "", lay.small_pt)
+        self.set_text_color(80)
+        self.set_xy(lay.margin_mm, lay.margin_mm - 8)
+        who = printable("Student {} | Paper {}".format(*self._shown))
+        room = self.epw - self.get_string_width(who) - 6
+        self.cell(room, 4, self.fit(f"{self.doc_title} - {self.kind}", room))
+        self.cell(self.epw - room, 4, who, align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.set_draw_color(150)
+        self.line(lay.margin_mm, self.get_y() + 1, self.w - lay.margin_mm, self.get_y() + 1)
+        self.set_text_color(0)
+        self.set_draw_color(0)
+        self.set_y(lay.margin_mm + 4)
+
+    def footer(self) -> None:
+        lay = self.layout
+        self.set_y(-(lay.margin_mm - 4))
+        self.set_font("helvetica", "", lay.small_pt)
+        self.set_text_color(80)
+        who = printable("Student {} | Paper {}".format(*self._shown))
+        self.cell(self.epw * 0.7, 4, who)
+        self.cell(self.epw * 0.3, 4, f"Page {self.page_no()} of {{nb}}", align="R")
+        self.set_text_color(0)
+
+    def fit(self, text: str, width: float) -> str:
+        """``text``, cut short with "..." so that it fits ``width`` in the current font."""
+        if self.get_string_width(text) <= width:
+            return text
+        while text and self.get_string_width(text + "...") > width:
+            text = text[:-1]
+        return text.rstrip() + "..."
+
+    def text_height(self, width: float, text: str, size: float, style: str = "") -> float:
+        """The height ``text`` takes when wrapped into ``width`` at ``size`` points."""
+        self.set_font("helvetica", style, size)
+        return self.multi_cell(
+            width, self.layout.line_mm * size / self.layout.body_pt, text, align="L",
+            dry_run=True, output="HEIGHT",
+        )  # fmt: skip
+
+    def write_text(self, x: float, width: float, text: str, size: float, style: str = "") -> None:
+        self.set_font("helvetica", style, size)
+        self.set_x(x)
+        self.multi_cell(
+            width, self.layout.line_mm * size / self.layout.body_pt, text, align="L",
+            new_x=XPos.LMARGIN, new_y=YPos.NEXT,
+        )  # fmt: skip
+
+    def room(self) -> float:
+        """Millimetres left above the bottom margin on this page."""
+        return self.page_break_trigger - self.get_y()
+
+    def keep(self, pieces: Sequence[tuple[float, Callable[[], None]]]) -> None:
+        """Draw ``pieces`` (height, draw) on one page if they fit on one, else piece by piece,
+        each piece whole (a new page before any piece that does not fit the rest of this one)."""
+        total = sum(h for h, _ in pieces)
+        page = self.page_break_trigger - self.t_margin
+        if total > self.room() and total <= page:
+            self.add_page()
+        for height, draw in pieces:
+            if height > self.room() and height <= page:
+                self.add_page()
+            draw()
+
+
+_FORMATS = {
+    "single": "Choose one: cross one box.",
+    "multiple": "Choose all that apply: cross every box you choose.",
+    "concepts": "Answer in a few sentences on the lines.",
+}
+
+
+def _instruction(item: dict) -> str:
+    if item["type"] == "numeric":
+        unit = item.get("unit") or ""
+        where = f" in {unit}" if unit else ""
+        return f"Write a number{where} in the box, in digits (an exponent such as 2.5e9 is fine)."
+    return _FORMATS.get(item["type"], "Answer in the space below.")
+
+
+def _points(value: float) -> str:
+    return f"{format_number(value)} point{'' if value == 1 else 's'}"
+
+
+def _item_pieces(pdf: _Pages, number: int, item: dict) -> list[tuple[float, Callable[[], None]]]:
+    lay = pdf.layout
+    left, width = pdf.l_margin, pdf.epw
+    head = printable(f"Question {number}   ({_points(item['points'])}, item {item['id']})")
+    prompt = printable(item["prompt"])
+    hint = printable(f"Hint: {item['hint']}") if item.get("hint") else ""
+    note = printable(_instruction(item))
+
+    def text(x, w, value, size, style=""):
+        return (
+            pdf.text_height(w, value, size, style),
+            lambda: pdf.write_text(x, w, value, size, style),
+        )
+
+    pieces = [text(left, width, head, lay.body_pt, "B"), text(left, width, prompt, lay.body_pt)]
+    if hint:
+        pieces.append(text(left, width, hint, lay.body_pt, "I"))
+    gap = (1.5, lambda: pdf.ln(1.5))
+    pieces += [text(left, width, note, lay.small_pt, "I"), gap]
+    if item["type"] in ("single", "multiple"):
+        pieces += [_option_piece(pdf, opt) for opt in item["options"]]
+    elif item["type"] == "numeric":
+        pieces.append(_numeric_piece(pdf, item.get("unit") or ""))
+    else:
+        pieces.append(_lines_piece(pdf))
+    # The question and its first answer piece stay together: merge all but the answer pieces.
+    answers = len(item.get("options", ())) or 1
+    stem, rest = pieces[:-answers], pieces[-answers:]
+    first = rest[0]
+    return [_joined([*stem, first]), *rest[1:]]
+
+
+def _joined(pieces: Sequence[tuple[float, Callable[[], None]]]) -> tuple[float, Callable[[], None]]:
+    def draw() -> None:
+        for _, piece in pieces:
+            piece()
+
+    return sum(h for h, _ in pieces), draw
+
+
+def _option_piece(pdf: _Pages, option: dict) -> tuple[float, Callable[[], None]]:
+    lay = pdf.layout
+    x_text = pdf.l_margin + lay.option_indent_mm
+    width = pdf.epw - lay.option_indent_mm
+    label = printable(option["text"])
+    height = max(pdf.text_height(width, label, lay.body_pt), lay.box_mm) + 2.0
+
+    def draw() -> None:
+        top = pdf.get_y()
+        pdf.rect(pdf.l_margin + 1, top, lay.box_mm, lay.box_mm)
+        pdf.set_font("helvetica", "B", lay.body_pt)
+        pdf.set_xy(pdf.l_margin + 1 + lay.box_mm + 2, top)
+        pdf.cell(6, lay.line_mm, option["letter"])
+        pdf.set_y(top)
+        pdf.write_text(x_text, width, label, lay.body_pt)
+        pdf.set_y(max(pdf.get_y(), top + lay.box_mm) + 2.0)
+
+    return height, draw
+
+
+def _numeric_piece(pdf: _Pages, unit: str) -> tuple[float, Callable[[], None]]:
+    lay = pdf.layout
+    box_w, box_h = lay.numeric_box_mm
+
+    def draw() -> None:
+        top = pdf.get_y() + 1
+        pdf.set_font("helvetica", "B", lay.body_pt)
+        pdf.set_xy(pdf.l_margin, top)
+        pdf.cell(18, box_h, "Answer:")
+        pdf.rect(pdf.l_margin + 18, top, box_w, box_h)
+        pdf.set_font("helvetica", "", lay.body_pt)
+        pdf.set_xy(pdf.l_margin + 18 + box_w + 2, top)
+        pdf.cell(40, box_h, printable(unit))
+        pdf.set_y(top + box_h + 1)
+
+    return box_h + 2, draw
+
+
+def _lines_piece(pdf: _Pages) -> tuple[float, Callable[[], None]]:
+    lay = pdf.layout
+    height = lay.free_text_lines * lay.ruled_gap_mm + 1
+
+    def draw() -> None:
+        top = pdf.get_y()
+        pdf.set_draw_color(140)
+        for k in range(1, lay.free_text_lines + 1):
+            y = top + k * lay.ruled_gap_mm
+            pdf.line(pdf.l_margin, y, pdf.l_margin + pdf.epw, y)
+        pdf.set_draw_color(0)
+        pdf.set_y(top + height)
+
+    return height, draw
+
+
+PRINT_INSTRUCTIONS = (
+    "Answer on this paper. Choice items: cross the box of the letter you choose (every letter "
+    "that applies where it says so). Numbers: digits in the box, in the unit printed after it. "
+    "Free text: a few sentences on the lines. Your options and numbers are your own: "
+    "a neighbour's paper has other letters and other numbers."
+)
+
+
+def _cover(pdf: _Pages, paper: dict, name: str | None) -> None:
+    lay = pdf.layout
+    pdf.set_font("helvetica", "B", 16)
+    pdf.multi_cell(pdf.epw, 8, printable(paper["title"]), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    items = paper["items"]
+    total = sum(float(i["points"]) for i in items)
+    facts = (
+        f"Bank {paper['bank']} | attempt {paper['attempt']} | {len(items)} questions | "
+        f"{_points(total)}"
+    )
+    pdf.write_text(pdf.l_margin, pdf.epw, printable(facts), lay.small_pt)
+    pdf.ln(3)
+    rows = [
+        ("Student ID", printable(paper["student"])),
+        ("Paper ID", printable(paper["paper_id"])),
+        ("Name", printable(name) if name else ""),
+    ]
+    for label, value in rows:
+        top = pdf.get_y()
+        pdf.set_font("helvetica", "B", lay.body_pt)
+        pdf.cell(26, 8, f"{label}:")
+        pdf.set_font("helvetica", "", lay.body_pt + 1)
+        pdf.cell(pdf.epw - 26, 8, value, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        if not value:
+            pdf.line(pdf.l_margin + 26, top + 7, pdf.l_margin + pdf.epw, top + 7)
+    pdf.ln(2)
+    pdf.set_fill_color(240)
+    pdf.set_font("helvetica", "", lay.small_pt + 1)
+    pdf.multi_cell(
+        pdf.epw, 4.4, PRINT_INSTRUCTIONS, fill=True, padding=2,
+        new_x=XPos.LMARGIN, new_y=YPos.NEXT,
+    )  # fmt: skip
+    pdf.ln(lay.item_gap_mm)
+
+
+def paper_pdf(paper: dict, *, name: str | None = None, layout: Layout | None = None) -> bytes:
+    """The PDF of a paper from :func:`simlib.quiz.paper.build_paper` (``name``: printed under the
+    id; else a line to write it on). Options are printed in the order the paper lists them."""
+    pdf = _Pages(layout or Layout(), paper["title"], "question paper")
+    pdf.student, pdf.paper_id = paper["student"], paper["paper_id"]
+    pdf.set_subject(printable(f"Paper {paper['paper_id']} for {paper['student']}"))
+    pdf.add_page()
+    _cover(pdf, paper, name)
+    for number, item in enumerate(paper["items"], 1):
+        pdf.keep(_item_pieces(pdf, number, item))
+        pdf.ln(pdf.layout.item_gap_mm)
+    return bytes(pdf.output())
+
+
+def _key_answer(row) -> tuple[str, str]:
+    """(what the student writes, the details a marker needs) for one key row."""
+    if row.type == "numeric":
+        unit = f" {row.unit}" if row.unit else ""
+        answer = f"{format_number(row.answer)}{unit}"
+        low, high = format_number(row.accept_min), format_number(row.accept_max)
+        return answer, f"{row.tolerance}: accept {low} to {high}{unit}"
+    if row.type == "concepts":
+        names = "\n".join(f"{k}. {name}" for k, name in enumerate(row.answer, 1))
+        return names, f"Model answer: {row.answer_text}" if row.answer_text else ""
+    letters = row.answer if isinstance(row.answer, str) else ", ".join(row.answer)
+    return letters, row.answer_text
+
+
+def key_pdf(title: str, rows: Sequence, *, layout: Layout | None = None) -> bytes:
+    """The teacher's key: a section per student (new page each) of their rows, in item order.
+
+    ``rows`` are :class:`simlib.quiz.key.KeyRow` from :func:`simlib.quiz.key.answer_key`.
+    """
+    pdf = _Pages(layout or Layout(), title, "teacher's key: keep private")
+    lay = pdf.layout
+    by_student: dict[str, list] = {}
+    for row in rows:
+        by_student.setdefault(row.student, []).append(row)
+    widths = (7, 38, 14, 46, pdf.epw - 105)
+    for student, mine in by_student.items():
+        pdf.student, pdf.paper_id = student, mine[0].paper_id
+        pdf.add_page()
+        pdf.set_font("helvetica", "B", 13)
+        heading = f"Key for {student}: paper {mine[0].paper_id}, attempt {mine[0].attempt}"
+        pdf.multi_cell(pdf.epw, 7, printable(heading), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.ln(2)
+        pdf.set_font("helvetica", "", lay.small_pt + 1)
+        with pdf.table(
+            col_widths=widths, width=pdf.epw, text_align="LEFT", line_height=4.4,
+            padding=1.2, repeat_headings=1,
+        ) as table:  # fmt: skip
+            table.row(
+                ["#", "Item", "Points", "Answer", "Accepted range, option text, model answer"]
+            )
+            for number, row in enumerate(mine, 1):
+                answer, details = _key_answer(row)
+                cells = [
+                    str(number),
+                    f"{row.item} ({row.type})",
+                    format_number(row.points),
+                    answer,
+                    details,
+                ]
+                table.row([printable(c) for c in cells])
+    if not by_student:
+        pdf.add_page()
+    return bytes(pdf.output())
+
+
+def paper_filename(bank: str, student: str, suffix: str = "") -> str:
+    """``BANK-STUDENT[SUFFIX].pdf``: student ids hold only letters, digits and ``._@+-``."""
+    return f"{bank}-{student}{suffix}.pdf"
+
+
+def _folder(path: str | os.PathLike, flag: str) -> Path:
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise QuizError(f"{flag} {os.fspath(path)!r}: is a file, not a folder; give a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise QuizError(
+            f"{flag} {os.fspath(path)!r}: cannot create the folder ({exc.strerror}); "
+            "give a folder you can write to"
+        ) from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise QuizError(
+            f"{flag} {os.fspath(path)!r}: the folder is not writable; give one you can write to"
+        )
+    return folder
+
+
+def write_paper_pdfs(
+    papers: Iterable[dict], folder: str | os.PathLike, *, flag: str = "--pdf"
+) -> list[Path]:
+    """Write each paper to ``folder/BANK-STUDENT.pdf`` (atomically); return the paths."""
+    target = _folder(folder, flag)
+    return [
+        write_bytes_atomic(target / paper_filename(p["bank"], p["student"]), paper_pdf(p))
+        for p in papers
+    ]
+
+
+def write_key_pdfs(
+    bank: str, title: str, rows: Sequence, path: str | os.PathLike, *, flag: str = "--pdf"
+) -> list[Path]:
+    """Write the key: one file (every student, a new page each) when ``path`` ends in ``.pdf``,
+    else a folder with ``BANK-STUDENT-key.pdf`` per student. Returns the paths written."""
+    if Path(path).suffix.lower() == ".pdf":
+        where = Path(path)
+        if where.is_dir():
+            raise QuizError(
+                f"{flag} {os.fspath(path)!r}: is a folder; name a .pdf file or a folder"
+            )
+        return [write_bytes_atomic(where, key_pdf(title, rows))]
+    target = _folder(path, flag)
+    by_student: dict[str, list] = {}
+    for row in rows:
+        by_student.setdefault(row.student, []).append(row)
+    return [
+        write_bytes_atomic(target / paper_filename(bank, s, "-key"), key_pdf(title, mine))
+        for s, mine in by_student.items()
+    ]
