@@ -217,16 +217,20 @@ class _Pages(FPDF):
         """Millimetres left above the bottom margin on this page."""
         return self.page_break_trigger - self.get_y()
 
-    def keep(self, pieces: Sequence[tuple[float, Callable[[], None]]]) -> None:
+    def keep(self, pieces: Sequence[tuple[float, Callable[[], None]]], label: str = "") -> None:
         """Draw ``pieces`` (height, draw) on one page if they fit on one, else piece by piece,
-        each piece whole (a new page before any piece that does not fit the rest of this one)."""
+        each piece whole: a new page (headed "``label``, continued") before any piece that does
+        not fit the rest of this one."""
         total = sum(h for h, _ in pieces)
-        page = self.page_break_trigger - self.t_margin
+        page = self.page_break_trigger - self.t_margin - 6
         if total > self.room() and total <= page:
             self.add_page()
-        for height, draw in pieces:
+        for k, (height, draw) in enumerate(pieces):
             if height > self.room() and height <= page:
                 self.add_page()
+                if k and label:
+                    self.write_text(self.l_margin, self.epw, f"{label}, continued", 8, "I")
+                    self.ln(1)
             draw()
 
 
@@ -395,7 +399,7 @@ def paper_pdf(paper: dict, *, name: str | None = None, layout: Layout | None = N
     pdf.add_page()
     _cover(pdf, paper, name)
     for number, item in enumerate(paper["items"], 1):
-        pdf.keep(_item_pieces(pdf, number, item))
+        pdf.keep(_item_pieces(pdf, number, item), f"Question {number}")
         pdf.ln(pdf.layout.item_gap_mm)
     return bytes(pdf.output())
 
