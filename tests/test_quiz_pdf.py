@@ -314,3 +314,31 @@ def test_printable_transliterates_outside_latin_1():
     assert printable("ő ç ½ µ μ") == "o ç ½ µ µ"
     assert printable("中") == "?"
     assert all(ord(c) < 256 for c in printable("".join(chr(c) for c in range(0x2000, 0x2400))))
+
+
+def test_the_grading_install_prints_papers_without_the_course_libraries(tmp_path):
+    """fpdf2 is a core requirement: the wheel alone (no matplotlib, no fonts) prints."""
+    import os
+    import subprocess
+
+    from install_helpers import offline_env
+    from test_packaging import _build_wheel
+
+    python, deps, _ = offline_env(_build_wheel(tmp_path / "dist"), tmp_path / "env")
+    assert "fpdf2" in deps and "matplotlib" not in deps
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "SIMLIB_QUIZ_DIR")}
+    roster = _write_roster(tmp_path / "roster.csv", 2)
+    common = ["zero", "--course", SECRET, "--roster", str(roster)]
+    for action, out in (("paper", "papers"), ("key", "key.pdf")):
+        run = subprocess.run(
+            [str(python), "-m", "simlib", "quiz", action, *common, "--pdf", str(tmp_path / out)],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert run.returncode == 0, run.stderr
+    text = " ".join(pages((tmp_path / "papers" / "zero-s001@uni.edu.pdf").read_bytes()))
+    assert f"Paper ID: {paper_id(SECRET, 'zero', 's001@uni.edu', 0)}" in text
+    assert "Key for s001@uni.edu" in " ".join(pages((tmp_path / "key.pdf").read_bytes()))
