@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import doctest
 import io
+import json
 import re
 
 import pytest
@@ -342,3 +343,16 @@ def test_the_grading_install_prints_papers_without_the_course_libraries(tmp_path
     text = " ".join(pages((tmp_path / "papers" / "zero-s001@uni.edu.pdf").read_bytes()))
     assert f"Paper ID: {paper_id(SECRET, 'zero', 's001@uni.edu', 0)}" in text
     assert "Key for s001@uni.edu" in " ".join(pages((tmp_path / "key.pdf").read_bytes()))
+
+
+def test_one_student_paper_as_pdf_same_input_same_bytes(tmp_path, capsys):
+    argv = ["quiz", "paper", "basics", "--course", SECRET, "--student", "ada", "--json"]
+    assert main([*argv, "--pdf", str(tmp_path / "a")]) == 0
+    assert main([*argv, "--pdf", str(tmp_path / "b")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [len(json.loads(line)["files"]) for line in out] == [1, 1]
+    first, second = (tmp_path / d / "basics-ada.pdf" for d in ("a", "b"))
+    assert first.read_bytes() == second.read_bytes()  # no clock or random id in the file
+    assert f"Paper ID: {paper_id(SECRET, 'basics', 'ada', 0)}" in " ".join(
+        pages(first.read_bytes())
+    )
