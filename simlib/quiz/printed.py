@@ -165,6 +165,7 @@ class _Pages(FPDF):
         self.set_creation_date(datetime(2000, 1, 1, tzinfo=UTC))  # same input, same bytes
         self.set_title(printable(f"{title} ({kind})"))
         self.set_creator("simlib")
+        self.c_margin = 0  # labels in cells line up with wrapped text at the margin
 
     def header(self) -> None:
         lay = self.layout
