@@ -1,5 +1,5 @@
 """Grading speed: 1,000 submissions of a 20-item quiz, and the teacher's key for 300 students
-(targets: at most 5 s each).
+(targets: at most 5 s each), and printed PDF papers and keys for a roster of 60 (at most 10 s).
 
 The quiz mixes 8 numeric items (each student's own variant, key computed by ``simlib.sim``),
 8 single/multiple choice items (each student's own option order) and 4 free-text items graded
@@ -13,7 +13,12 @@ wrong and missing. Figures:
   shipped bank (read the roster CSV, recompute every variant and option order, write the key
   CSV), and in memory on the 20-item quiz (key rows, CSV and JSON text).
 
-The baseline, measured in the same run, is a bare loop over the same answers comparing each
+- ``simlib quiz paper --roster (60 students) --pdf DIR`` and ``simlib quiz key --roster (60)
+  --pdf key.pdf`` on the largest shipped bank, end to end through the CLI; their baseline is
+  building the same 60 papers as JSON text (no layout, no PDF).
+
+The baseline of the other figures, measured in the same run, is a bare loop over the same
+answers comparing each
 with a precomputed key (no variants, no parsing, no feedback): the floor any grader pays.
 Run: ``python benchmarks/run_all.py quiz``.
 """
@@ -50,6 +55,8 @@ from simlib.quiz.variants import DEFAULT_COURSE, mistake_value
 STUDENTS = 1000
 ROSTER = 300
 TARGET_S = 5.0
+PRINTED = 60
+PRINTED_TARGET_S = 10.0
 LABELS = Path(__file__).resolve().parents[1] / "tests" / "data" / "concept_answers.yaml"
 
 
@@ -190,6 +197,42 @@ def key_in_memory(bank: Bank) -> float:
     return time.perf_counter() - start
 
 
+def _printed_cli(action: str, out: str, bank_name: str = "data_parallelism") -> float:
+    """Seconds for ``simlib quiz ACTION BANK --roster (60 students) --pdf OUT``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        roster = Path(tmp) / "roster.csv"
+        roster.write_text("student\n" + "".join(f"s{k:03d}@uni.edu\n" for k in range(PRINTED)))
+        target = Path(tmp) / out
+        argv = ["quiz", action, bank_name, "--course", "bench-secret", "--roster", str(roster)]
+        start = time.perf_counter()
+        with contextlib.redirect_stdout(io.StringIO()):
+            code = cli_main([*argv, "--pdf", str(target), "--json"])
+        elapsed = time.perf_counter() - start
+        files = list(target.glob("*.pdf")) if target.is_dir() else [target]
+        assert code == 0 and len(files) == (PRINTED if action == "paper" else 1), files
+        assert all(f.read_bytes().startswith(b"%PDF-") for f in files)
+    return elapsed
+
+
+def papers_as_json(bank_name: str = "data_parallelism") -> float:
+    """Seconds to build the same 60 papers and serialise them as JSON: the floor."""
+    from simlib.quiz.paper import build_paper
+
+    bank = load_bank(bank_name)
+    start = time.perf_counter()
+    for k in range(PRINTED):
+        json.dumps(build_paper(bank, f"s{k:03d}@uni.edu", course="bench-secret"))
+    return time.perf_counter() - start
+
+
+def _printed_row(name: str, value: float, baseline: float) -> dict:
+    return {
+        **_row(name, value, baseline),
+        "target": PRINTED_TARGET_S,
+        "ok": value <= PRINTED_TARGET_S,
+    }
+
+
 def _row(name: str, value: float, baseline: float) -> dict:
     return {
         "name": name,
@@ -211,11 +254,18 @@ def main() -> list[dict]:
     full = end_to_end(bank, subs)
     key_path = _timed(key_cli, 3)
     key_memory = _timed(lambda: key_in_memory(bank), 3)
+    json_papers = _timed(papers_as_json, 3)
+    pdf_papers = _timed(lambda: _printed_cli("paper", "papers"), 3)
+    pdf_key = _timed(lambda: _printed_cli("key", "key.pdf"), 3)
     return [
         _row("grade 1,000 submissions x 20 items (in memory)", graded, baseline),
         _row("simlib quiz grade path: read 1,000 files, grade, write CSV+JSON", full, baseline),
         _row("simlib quiz key, 300-student roster, largest bank, to CSV", key_path, baseline),
         _row("quiz key rows for 300 students x 20 items (CSV+JSON text)", key_memory, baseline),
+        _printed_row("simlib quiz paper --pdf, 60 students, largest bank", pdf_papers, json_papers),
+        _printed_row(
+            "simlib quiz key --pdf key.pdf, 60 students, largest bank", pdf_key, json_papers
+        ),
     ]
 
 

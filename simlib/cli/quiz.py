@@ -3,7 +3,8 @@
 - ``simlib quiz list [BANK]``: items with id, type, prompt and options.
 - ``simlib quiz take BANK [--student ID] [--out submission.json]``: answer in the terminal,
   graded at once; ``--out`` saves the answers (also after Ctrl-C) as a submission.
-- ``simlib quiz paper BANK --student ID --out paper.json``: a student's variant, no answers.
+- ``simlib quiz paper BANK --student ID --out paper.json``: a student's variant, no answers;
+  ``--roster roster.csv --pdf DIR`` prints one PDF paper per student instead.
 - ``simlib quiz grade --bank BANK --submissions DIR --csv grades.csv --json-out grades.json``
   (exit status 1 when some file was skipped; both outputs are still written).
 - ``simlib quiz grade ... --overrides overrides.yaml``: regrade with alternative keys and
@@ -13,7 +14,8 @@
 - ``simlib quiz check [BANK]``: validate banks, compute sample keys of every numeric item, and
   grade the same-letter and longest-option strategies (fails, exit 1, over 35%).
 - ``simlib quiz key BANK --course SECRET (--student ID | --roster roster.csv) --out key.csv``:
-  the teacher's answer key, per student (letters in that student's order).
+  the teacher's answer key, per student (letters in that student's order); ``--pdf FILE_OR_DIR``
+  prints it.
 - ``simlib quiz export BANK (--moodle quiz.xml | --qti quiz.zip | --gift quiz.txt)``.
 - ``simlib cards list``, ``simlib cards review DECK``,
   ``simlib cards export DECK --anki deck.apkg``.
@@ -117,10 +119,11 @@ def _register_quiz(sub) -> None:
         "paper", help="write a student's paper (questions and parameters, no answers)"
     )
     p.add_argument("bank", help="bank topic or path")
-    _variant_flags(p, student_required=True)
-    p.add_argument("--out", required=True, help="JSON file to write")
+    _variant_flags(p)
+    _paper_pdf_flags(p)
+    p.add_argument("--out", default=None, help="JSON file to write (one --student)")
     add_json_flag(p)
-    p.set_defaults(handler=run_paper)
+    p.set_defaults(handler=run_paper, student=None)
     p = cmds.add_parser("grade", help="grade a folder of submissions into a CSV and a class JSON")
     p.add_argument("--bank", required=True, help="bank topic or path")
     p.add_argument(
@@ -189,7 +192,13 @@ def _register_quiz(sub) -> None:
         "--attempt", type=_attempt, default=0, help="attempt number, part of the seed (default 0)"
     )
     p.add_argument("--items", default=None, help="only these item ids, comma-separated")
-    p.add_argument("--out", required=True, help="key file to write: .csv or .json")
+    p.add_argument("--out", default=None, help="key file to write: .csv or .json")
+    p.add_argument(
+        "--pdf",
+        default=None,
+        metavar="FILE_OR_DIR",
+        help="also (or instead) print the key: one .pdf, or a folder of one PDF per student",
+    )
     _bank_dir_flag(p)
     add_json_flag(p)
     p.set_defaults(handler=run_key)
@@ -425,11 +434,32 @@ def _warn_public_course(course: str) -> None:
         )
 
 
+def _paper_pdf_flags(p) -> None:
+    p.add_argument(
+        "--roster", default=None, help="CSV roster: print a PDF paper for every student (--pdf)"
+    )
+    p.add_argument(
+        "--column", default=None, help="the roster column holding student ids (default: found)"
+    )
+    p.add_argument(
+        "--pdf", default=None, metavar="DIR", help="folder to write BANK-STUDENT.pdf papers into"
+    )
+
+
 def run_paper(args) -> int:
     from simlib.quiz import build_paper, load_bank
     from simlib.quiz.storage import write_json_atomic
     from simlib.quiz.submissions import check_identity
 
+    if args.roster is not None or args.pdf is not None:
+        return run_paper_pdf(args)
+    if args.student is None or args.out is None:
+        from simlib.quiz.errors import RosterError
+
+        raise RosterError(
+            "quiz paper: give --student ID --out paper.json for a JSON paper, or "
+            "(--student ID | --roster roster.csv) --pdf DIR for printed papers"
+        )
     check_identity(args.student, args.attempt)  # the rules `quiz grade` applies
     bank = load_bank(args.bank, bank_dir=args.bank_dir)
     paper = build_paper(
@@ -445,6 +475,44 @@ def run_paper(args) -> int:
         "out": args.out,
     }
     emit(result, args.json, lambda r: f"wrote {r['out']}: {r['items']} items for {r['student']}")
+    return 0
+
+
+def run_paper_pdf(args) -> int:
+    """``quiz paper --pdf DIR`` (with ``--student`` or ``--roster``): printed papers."""
+    from simlib.quiz import build_paper, load_bank
+    from simlib.quiz.errors import RosterError
+    from simlib.quiz.key import check_student, read_roster
+    from simlib.quiz.printed import write_paper_pdfs
+
+    if args.pdf is None or (args.roster is None) == (args.student is None) or args.out:
+        raise RosterError(
+            "quiz paper: printed papers take (--student ID | --roster roster.csv) --pdf DIR "
+            "(and no --out)"
+        )
+    bank = load_bank(args.bank, bank_dir=args.bank_dir)
+    if args.roster is not None:
+        students = read_roster(args.roster, args.column)
+    else:
+        students = (check_student(args.student),)
+    items = _items(args.items)
+    papers = (
+        build_paper(bank, s, course=args.course, attempt=args.attempt, items=items)
+        for s in students
+    )
+    _warn_public_course(args.course)
+    paths = write_paper_pdfs(papers, args.pdf)
+    result = {
+        "bank": bank.topic,
+        "students": len(students),
+        "pdf": args.pdf,
+        "files": [str(p) for p in paths],
+    }
+    emit(
+        result,
+        args.json,
+        lambda r: f"wrote {r['students']} PDF paper(s) of {r['bank']} into {r['pdf']}",
+    )
     return 0
 
 
@@ -658,6 +726,10 @@ def run_key(args) -> int:
     from simlib.quiz import load_bank
     from simlib.quiz.key import answer_key, check_student, read_roster, write_key
 
+    if args.out is None and args.pdf is None:
+        from simlib.quiz.errors import RosterError
+
+        raise RosterError("quiz key: give --out key.csv|key.json, --pdf FILE_OR_DIR, or both")
     bank = load_bank(args.bank, bank_dir=args.bank_dir)
     if args.roster is not None:
         students = read_roster(args.roster, args.column)
@@ -667,19 +739,26 @@ def run_key(args) -> int:
         bank, students, course=args.course, attempt=args.attempt, items=_items(args.items)
     )
     _warn_public_course(args.course)
-    path = write_key(bank, rows, args.out)
+    path = write_key(bank, rows, args.out) if args.out is not None else None
+    pdfs = []
+    if args.pdf is not None:
+        from simlib.quiz.printed import write_key_pdfs
+
+        pdfs = [str(p) for p in write_key_pdfs(bank.topic, bank.title, rows, args.pdf)]
     result = {
         "bank": bank.topic,
         "students": len(students),
         "items": len(rows) // max(1, len(students)),
         "rows": len(rows),
-        "out": str(path),
+        "out": str(path) if path else None,
+        "pdf": pdfs,
     }
+    wrote = [*([str(path)] if path else []), *pdfs[:2], *(["..."] if len(pdfs) > 2 else [])]
     emit(
         result,
         args.json,
         lambda r: (
-            f"wrote {r['out']}: the key to {r['bank']} for {r['students']} student(s), "
+            f"wrote {', '.join(wrote)}: the key to {r['bank']} for {r['students']} student(s), "
             f"{r['items']} items each; keep it with the teacher"
         ),
     )
