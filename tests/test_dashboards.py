@@ -44,10 +44,7 @@ def _listening(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-@pytest.mark.parametrize(
-    "name", ["synchronization.ipynb",
-             pytest.param("checkpoints.ipynb", marks=pytest.mark.load_sensitive)],
-)  # fmt: skip
+@pytest.mark.parametrize("name", ["synchronization.ipynb", "checkpoints.ipynb"])
 def test_dashboard_renders_under_voila(name, tmp_path):
     """Voila is ready when its port accepts a connection (waited on, never slept on); the page
     then runs the dashboard, however long a loaded machine takes (bounded by ``HANG_S``)."""
