@@ -298,9 +298,9 @@ def measure_bubble(config: PPConfig, devices: Sequence, *, repeats: int = 15) ->
     cost of the step (the optimizer update, launching the program), which GPipe's formula
     ``(S - 1)/(M + S - 1)`` leaves out.
 
-    A wall-clock figure moves with the machine's load (on a busy 2-core machine it reads
-    anywhere from 0.3 to 1): show it, benchmark it, never assert on it; ``program_bubble``
-    counts the same bubble from the compiled program.
+    A wall-clock figure moves with the machine's load (on a busy 2-core machine it has read
+    anywhere from -0.31 to 1.00 for one program): show it, benchmark it, never assert on it;
+    ``program_bubble`` counts the same bubble from the compiled program.
 
     Returns:
         ``{"bubble_fraction_measured", "step_seconds", "step_seconds_2m", "tick_seconds"}``.
