@@ -64,7 +64,6 @@ ENV_PROCESSES = "SIMLIB_NUM_PROCESSES"
 ENV_PROCESS_ID = "SIMLIB_PROCESS_ID"
 ENV_HEARTBEAT = "SIMLIB_HEARTBEAT_TIMEOUT_S"
 ENV_LAUNCHER_PID = "SIMLIB_LAUNCHER_PID"
-JOINED = "simlib: launch: process"  # + "N of P joined the job": its readiness line, on stderr
 
 
 class LaunchError(SimlibError, RuntimeError):
@@ -164,8 +163,9 @@ def initialize_from_env() -> bool:
         heartbeat_timeout_seconds=int(os.environ.get(ENV_HEARTBEAT, "10")),
     )
     jax.devices()  # start the backend now: later device-count requests must not change it
-    print(f"{JOINED} {os.environ[ENV_PROCESS_ID]} of {os.environ[ENV_PROCESSES]} joined the job "
-          f"({jax.device_count()} devices)", file=sys.stderr, flush=True)  # fmt: skip
+    rank, size = os.environ[ENV_PROCESS_ID], os.environ[ENV_PROCESSES]  # the readiness line:
+    print(f"simlib: launch: process {rank} of {size} joined the job ({jax.device_count()} "
+          "devices)", file=sys.stderr, flush=True)  # fmt: skip
     return True
 
 
