@@ -16,3 +16,29 @@ def assert_trees_allclose(actual, expected, *, atol: float, rtol: float = 0.0) -
         np.testing.assert_allclose(
             np.asarray(a), np.asarray(e), atol=atol, rtol=rtol, err_msg=f"leaf {i}"
         )
+
+
+# A bound on a hang, never on speed: a subprocess or server that has not answered by then is
+# stuck, whatever the machine's load (a loaded 2-core machine runs these 10x slower, not 100x).
+HANG_S = 300.0
+
+
+def wait_until(ready, *, what: str, timeout_s: float = HANG_S, alive=None, poll_s: float = 0.1):
+    """Poll ``ready()`` until it returns a true value and return that value.
+
+    A readiness signal with a generous bound instead of a fixed sleep: the wait is as short as
+    the machine allows and fails only past ``timeout_s`` (a hang), or at once when ``alive()``
+    turns false (the process that should get ready died), naming ``what`` it waited for.
+    """
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = ready()
+        if value:
+            return value
+        if alive is not None and not alive():
+            raise AssertionError(f"gave up waiting for {what}: the process ended first")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what} after {timeout_s:g} s (a hang)")
+        time.sleep(poll_s)

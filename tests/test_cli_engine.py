@@ -8,11 +8,12 @@ import subprocess
 import sys
 
 import pytest
+from helpers import HANG_S
 
 from simlib.cli import main
 
 
-def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+def run_cli(*args: str, timeout: float = HANG_S) -> subprocess.CompletedProcess:
     env = dict(os.environ)
     env.pop("JAX_NUM_CPU_DEVICES", None)  # the CLI must set up its own devices
     return subprocess.run(
@@ -65,7 +66,7 @@ def test_devices_json():
     ],
 )
 def test_bad_input_is_one_line_exit_2(args, message):
-    proc = run_cli("engine", "dp", *args, timeout=60)
+    proc = run_cli("engine", "dp", *args)
     assert proc.returncode == 2
     assert proc.stdout == ""
     lines = proc.stderr.strip().splitlines()
@@ -87,7 +88,8 @@ def test_more_devices_than_the_running_backend(capsys):
 
 def test_import_simlib_does_not_import_jax():
     code = "import sys, simlib, simlib.cli; simlib.cli.build_parser(); print('jax' in sys.modules)"
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=HANG_S)  # fmt: skip
     assert proc.stdout.strip() == "False", proc.stderr
 
 
@@ -95,5 +97,5 @@ def test_console_script_is_installed():
     from pathlib import Path
 
     script = Path(sys.executable).parent / "simlib"
-    proc = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=HANG_S)
     assert proc.returncode == 0 and "engine" in proc.stdout and "devices" in proc.stdout

@@ -7,11 +7,11 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+from helpers import HANG_S, wait_until
 
 from simlib.widgets import policy_explorer
 
@@ -39,8 +39,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _listening(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
 @pytest.mark.parametrize("name", ["synchronization.ipynb", "checkpoints.ipynb"])
 def test_dashboard_renders_under_voila(name, tmp_path):
+    """Voila is ready when its port accepts a connection (waited on, never slept on); the page
+    then runs the dashboard, however long a loaded machine takes (bounded by ``HANG_S``)."""
     port = _free_port()
     voila = Path(sys.executable).parent / "voila"
     env = dict(os.environ, JUPYTER_PATH=str(tmp_path), MPLBACKEND="Agg")
@@ -50,21 +57,13 @@ def test_dashboard_renders_under_voila(name, tmp_path):
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True,
     )  # fmt: skip
     try:
-        page = _get(f"http://127.0.0.1:{port}/", deadline=time.monotonic() + 240)
+        wait_until(lambda: _listening(port), what=f"voila to listen on port {port}",
+                   alive=lambda: proc.poll() is None)  # fmt: skip
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=HANG_S) as response:
+            assert response.status == 200
+            page = response.read().decode()
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
+        proc.wait(timeout=HANG_S)
     assert "application/vnd.jupyter.widget-view+json" in page  # the dashboard's output
     assert "There was an error when executing cell" not in page  # what Voila shows for one
-
-
-def _get(url: str, deadline: float) -> str:
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=200) as response:
-                assert response.status == 200
-                return response.read().decode()
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)

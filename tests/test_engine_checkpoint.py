@@ -108,6 +108,6 @@ def test_cli_crash_during_a_checkpoint_write_and_resume(tmp_path):
     ],
 )
 def test_cli_checkpoint_flag_errors(args, message):
-    proc = _cli(*args, timeout=60)
+    proc = _cli(*args)
     assert proc.returncode == 2 and message in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1

@@ -18,6 +18,10 @@ process holds) and gathers other processes' shards with ``process_allgather``.
 - a run longer than ``timeout_s`` is stopped the same way;
 - a port already in use is refused before anything starts.
 
+Each launched process writes ``simlib: launch: process N of P joined the job`` to its stderr
+once ``jax.distributed`` is up: a readiness signal that tools (and the tests) can wait on
+instead of sleeping.
+
 Each process also knows that its peers may die: ``jax.distributed`` is started with a short
 heartbeat timeout, so a process left alone stops by itself within ``heartbeat_timeout_s``.
 
@@ -159,6 +163,9 @@ def initialize_from_env() -> bool:
         heartbeat_timeout_seconds=int(os.environ.get(ENV_HEARTBEAT, "10")),
     )
     jax.devices()  # start the backend now: later device-count requests must not change it
+    rank, size = os.environ[ENV_PROCESS_ID], os.environ[ENV_PROCESSES]  # the readiness line:
+    print(f"simlib: launch: process {rank} of {size} joined the job ({jax.device_count()} "
+          "devices)", file=sys.stderr, flush=True)  # fmt: skip
     return True
 
 

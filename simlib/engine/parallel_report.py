@@ -4,7 +4,8 @@ Each ``*_summary`` trains one strategy and the single-device reference (same net
 and batches) and returns the fields of ``simlib engine dp --json`` (``report.report_fields``)
 plus ``max_abs_param_diff_vs_single``, ``memory_per_device`` (bytes by category, measured) next
 to ``memory_model_per_device``, the analytic collectives next to the compiled ones
-(``collective_bytes``), and for the pipeline ``bubble_fraction_measured`` next to the formula.
+(``collective_bytes``), and for the pipeline ``bubble_fraction_measured`` (step times) and
+``bubble_fraction_program`` (idle ticks counted in the compiled program) next to the formula.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ def pp_summary(*, measure: bool = True, **config) -> dict[str, Any]:
         "schedule": cfg.schedule,
         "bubble_fraction_measured": report.extras.get("bubble_fraction_measured"),
         "bubble_fraction_schedule": report.extras["bubble_fraction_schedule"],
+        "bubble_fraction_program": report.extras["bubble_fraction_program"],
         "bubble_fraction_formula": formula.bubble_fraction,
         "bubble_timing": {k: report.extras[k] for k in _TIMING if k in report.extras},
     })  # fmt: skip
@@ -111,7 +113,8 @@ def strategy_text(r: Mapping[str, Any]) -> str:
     if "bubble_fraction_formula" in r:
         measured = r["bubble_fraction_measured"]
         lines.append(
-            f"  bubble: formula (S-1)/(M+S-1) = {r['bubble_fraction_formula']:.3f}, measured "
+            f"  bubble: formula (S-1)/(M+S-1) = {r['bubble_fraction_formula']:.3f}, idle ticks "
+            f"of the compiled program {r['bubble_fraction_program']:.3f}, measured "
             + (f"{measured:.3f} (step times; includes the step's fixed costs)"
                if measured is not None else "not timed")
         )  # fmt: skip
