@@ -1,212 +1,721 @@
-"""Grade free text by concepts: deterministic, offline, no model.
+"""Grade free text by what it states, not by which words occur: small relation frames.
 
-An answer is split into clauses (at ``. ; : ! ?`` and words such as *but*, *while*,
-*whereas*, *instead*), lower-cased, with small words (*the*, *a*, *of*, ...) dropped and plurals
-folded (*gradients* -> *gradient*). A concept is found when one of its **phrasings** or
-**patterns** matches inside one clause and is not negated.
+A concept is a statement such as "data parallelism splits the data". It is written as one or
+more **frames**: a set of subject terms, a set of relation terms and a set of object terms
+(``{data parallelism, it} {split} {data, batch}``). An answer states the concept only when one
+of its clauses binds a subject, a relation and an object of the same frame in a grammatical
+order; words that merely occur, a bare list of keywords, a negated statement, or the right
+statement said of the wrong thing (a role swap) do not count. Everything is rule-based,
+offline and deterministic: no model, no word list downloaded, no randomness.
 
-A phrasing is a sequence of slots separated by spaces; each slot lists alternatives with ``|``
-and a trailing ``*`` matches any word that starts so. Slots must appear in order, each within
-``MAX_GAP`` content words of the previous one. Order matters: ``split*|shard* data|batch``
-matches "splits the batch" but not "the batch is split"; write ``data|batch split*|shard*`` too.
-Every alternative is one word: a space always starts a new slot, so ``old weight|state`` is two
-slots (``old`` then ``weight`` or ``state``); write several phrasings for multi-word variants.
-A match is negated when *not*, *no*, *never*, *without*, ... stands up to ``NEGATION_REACH``
-words before it (not across a comma) or between its slots, unless the phrasing itself contains
-a negation word.
+How an answer is read
+---------------------
+1. **Tokens.** Lower-case; ``n't`` and ``cannot`` become ``not``; ``=``, ``:`` and ``->`` read
+   as "is"; a few names become one token (``all-reduce``, ``data parallelism``, ``1/N``,
+   ``out of date``, see ``PHRASES``). Each word is lemmatised by a small suffix stripper with
+   a table of irregular forms (*held* -> hold, *splitting* -> split, *copies* -> copy) and
+   mapped to the head of its synonym group (*shard*, *divide*, *partition* -> split; *GPU*,
+   *worker*, *node* -> device; see ``SYNONYMS``). Frame terms are read the same way, so a
+   rubric says ``split`` once and means all of them.
+2. **Sentences and clauses.** Sentences end at ``. ; ! ?`` and new lines. A clause also ends
+   at a contrast word (*but*, *whereas*, *while*, *unlike*, ...). A clause opened by
+   *instead of* or *rather than* states the negation of what it says. A sentence of
+   ``LIST_MIN_WORDS`` or more words with almost no function words (fewer than
+   ``LIST_FUNCTION_SHARE`` of them are *the, of, is, each, ...*) is a list, not a statement:
+   nothing in it counts.
+3. **Predicates.** Each relation term of the item found in a clause is a predicate. Its
+   subject is the nearest subject term before it, back to the previous predicate, that is not
+   inside a prepositional phrase (*onto each device* is not a subject). With none there it
+   shares the previous predicate's subject in the same sentence (*ZeRO shards the state and
+   gathers it*), or, at the head of a clause, it is an imperative whose subject is *you*. Its
+   objects are the object terms after it, up to the next predicate. After *is/are/be/get*
+   (not an *-ing* form) the predicate is passive: its surface subject is the logical object,
+   and *by X* names the logical subject.
+4. **Frames.** A frame is stated when a predicate's relation is one of its relations, its
+   subject one of its subjects (``$topic`` stands for the concept's topic terms and *it*,
+   *this*, *they*; ``*`` accepts any subject, or none), one of its objects one of the frame's
+   objects (a frame without objects is intransitive: *the replicas drift apart*), and every
+   group of ``also`` terms occurs in the sentence (*periodically*, *to disk*). A passive
+   predicate matches with its surface subject as the object.
+5. **Topic.** A concept may have a topic (*data parallelism*). A predicate's topic is the
+   nearest topic term before it in its clause, else the first one after it in its clause,
+   else the last one mentioned earlier in the answer. A concept with a topic counts only
+   for predicates about that topic (an answer that names no topic at all is not held to it).
+6. **Negation.** A predicate is negated by an odd number of negators (*not, no, never,
+   without, none, neither, nor*) between its subject and its relation, right before its
+   subject or right before its object (*has no copy*, *the data, not the model*), flipped
+   again in an *instead of* clause. *Not only* is not a negation; *without X,* before a
+   subject is a condition, not a negation. A negated frame does not state its concept; a
+   frame marked ``negated: true`` states it only when negated (*no GPU keeps a full copy*).
+7. **Misconceptions.** A misconception is found by frames of its own, or by ``swap_of: C``:
+   concept C's frames said of the misconception's topic (*model parallelism splits the
+   data*): the subject bound to another concept's object. A found misconception gives its
+   feedback and cancels the concepts in its ``cancels`` list, so an answer that says both a
+   thing and its swap earns neither.
 
-A pattern is a regular expression searched in each normalised clause (words separated by single
-spaces, punctuation removed).
-
-Misconceptions are found the same way; each gives feedback and cancels the concepts it
-contradicts.
+The score is the share of concepts stated. Answers are cut at ``MAX_ANSWER_CHARS`` characters;
+the work is linear in the answer's length times the item's vocabulary.
 
 Example:
-    >>> m = compile_phrasing("split*|shard* data|batch")
-    >>> matches(m, clauses("Each device gets a shard of the batch."))
-    True
+    >>> from simlib.quiz.schema import ConceptItem
+    >>> item = ConceptItem.model_validate({
+    ...     "id": "q", "type": "concepts", "prompt": "What does data parallelism split?",
+    ...     "concepts": [{"id": "splits-data", "name": "it splits the data",
+    ...                   "topic": ["data parallelism"],
+    ...                   "frames": [{"subject": ["$topic"], "relation": ["split"],
+    ...                               "object": ["data"]}]}]})
+    >>> grade_concepts(item, "Data parallelism divides the batch between GPUs.").found
+    ('splits-data',)
+    >>> grade_concepts(item, "In data parallelism the dataset is sharded.").found
+    ('splits-data',)
+    >>> grade_concepts(item, "Data parallelism does not split the data.").found
+    ()
+    >>> grade_concepts(item, "Model parallelism splits the data.").found
+    ()
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 __all__ = [
     "ConceptResult",
-    "clauses",
-    "compile_phrasing",
+    "Reading",
     "grade_concepts",
-    "matches",
-    "normalise",
+    "lemma",
+    "read_answer",
 ]
 
-MAX_GAP = 3
-NEGATION_REACH = 2
 MAX_ANSWER_CHARS = 20_000
-NEGATIONS = frozenset(
-    "not no never without cannot cant dont doesnt isnt arent wont neither nor none nothing".split()
+LIST_MIN_WORDS = 8
+LIST_FUNCTION_SHARE = 0.1
+TERM_GAP = 2  # words a multi-word term may skip between its words ("copy of the model")
+
+TOPIC = "$topic"
+ANY = "*"
+YOU = "you"
+
+# --- the lexicon -----------------------------------------------------------------------------
+
+IRREGULAR = {
+    "held": "hold", "kept": "keep", "fed": "feed", "got": "get", "gotten": "get",
+    "gave": "give", "given": "give", "ran": "run", "sent": "send", "lost": "lose",
+    "wrote": "write", "written": "write", "has": "have", "had": "have", "having": "have",
+    "is": "be", "are": "be", "was": "be", "were": "be", "been": "be", "being": "be", "am": "be",
+    "does": "do", "did": "do", "done": "do", "made": "make", "took": "take", "taken": "take",
+    "brought": "bring", "went": "go", "gone": "go", "goes": "go", "saw": "see", "seen": "see",
+    "broke": "break", "broken": "break", "splits": "split", "splitting": "split",
+    "cuts": "cut", "cutting": "cut", "puts": "put", "putting": "put", "spreads": "spread",
+    "spreading": "spread", "led": "lead", "built": "build", "spent": "spend", "sat": "sit",
+    "sitting": "sit", "stood": "stand", "began": "begin", "begun": "begin", "left": "leave",
+    "fits": "fit", "fitting": "fit", "fitted": "fit", "uses": "use", "used": "use",
+    "using": "use", "data": "data", "less": "less", "loss": "loss", "across": "across",
+    "its": "its", "this": "this", "thus": "thus", "bus": "bus", "status": "status",
+    "always": "always", "bias": "bias", "series": "series", "means": "mean", "nothing": "nothing",
+    "during": "during", "bring": "bring", "brings": "bring", "thing": "thing", "things": "thing",
+    "fewer": "few", "smaller": "small", "larger": "large", "bigger": "big", "better": "good",
+    "worse": "bad", "lower": "low", "higher": "high", "older": "old", "faster": "fast",
+    "slower": "slow", "longer": "long", "shorter": "short", "more": "more", "less": "less",
+    "sped": "speed", "hurt": "hurt", "hurts": "hurt", "hurting": "hurt",
+}
+_UNDOUBLE = frozenset("bdgmnprt")
+
+# Words of one group read as the group's first word (after lemmatising).
+SYNONYM_GROUPS = (
+    "split divide shard partition distribute spread chop scatter segment apportion",
+    "copy replica replicate duplicate clone mirror",
+    "full whole entire complete",
+    "same identical equal",
+    "device gpu worker machine node accelerator card chip rank processor tpu computer host",
+    "param parameter weight",
+    "data dataset batch minibatch sample example input record image datum",
+    "model network net",
+    "have hold keep own contain possess carry store",
+    "save write persist dump snapshot serialise serialize",
+    "average mean sum aggregate combine merge accumulate add",
+    "shrink reduce decrease lower minimise minimize diminish lessen shorten",
+    "stale outdated obsolete old",
+    "restart resume reload recover continue",
+    "fetch gather collect retrieve request",
+    "idle unused unutilised unutilized",
+    "optimizer optimiser",
+    "sync synchronise synchronize synchronisation synchronization synchronous synchronously "
+    "synchronised synchronized synced synchronizing synchronising",
+    "async asynchronous asynchronously",
+    "converge convergence",
+    "accuracy accurate",
+    "interleave interleaved interleaving",
+    "big large huge massive giant enormous",
+    "start beginning begin",
+    "end ending finish",
+    "fast quick",
 )
-STOPWORDS = frozenset(
-    "the a an of to is are be been being its it their there this that these those each every "
-    "in on at for by as so then than also just very really which who".split()
+
+# Multi-word names read as one token (matched on lower-cased text, longest first).
+PHRASES = {
+    "data-parallelism": "dataparallel", "data parallelism": "dataparallel",
+    "data parallel": "dataparallel", "data-parallel": "dataparallel", "dp": "dataparallel",
+    "ddp": "dataparallel", "model-parallelism": "modelparallel",
+    "model parallelism": "modelparallel", "model parallel": "modelparallel",
+    "model-parallel": "modelparallel", "mp": "modelparallel",
+    "tensor parallelism": "tensorparallel", "tensor parallel": "tensorparallel",
+    "tensor-parallel": "tensorparallel", "tp": "tensorparallel",
+    "pipeline parallelism": "pipelineparallel", "pipeline parallel": "pipelineparallel",
+    "pipeline-parallel": "pipelineparallel", "pp": "pipelineparallel",
+    "all-reduce": "allreduce", "all reduce": "allreduce", "allreduce": "allreduce",
+    "all-gather": "allgather", "all gather": "allgather", "allgather": "allgather",
+    "reduce-scatter": "reducescatter", "reduce scatter": "reducescatter",
+    "parameter server": "paramserver", "parameter-server": "paramserver",
+    "out of date": "stale", "out-of-date": "stale", "up to date": "current",
+    "up-to-date": "current", "out of sync": "desync", "in sync": "insync",
+    "zero-1": "zero", "zero-2": "zero", "zero-3": "zero", "zero-dp": "zero", "fsdp": "zero",
+    "zero data parallelism": "zero", "deepspeed zero": "zero", "deepspeed": "zero",
+    "micro-batch": "microbatch", "micro batch": "microbatch",
+    "without zero": "dataparallel", "not only": "", "not just": "", "but also": "and also", "no longer": "not",
+    "instead of": "insteadof", "rather than": "insteadof",
+    "cannot": "can not", "can't": "can not", "won't": "will not", "n't": " not",
+    "single-device": "single device", "one-gpu": "one gpu", "data-loader": "dataloader",
+    "data loader": "dataloader",
+}
+_FRACTION = re.compile(r"\b1\s*/\s*(n|k|p|d|\d+)(st|nd|rd|th)?\b|\bn-?th\b|\bone\s+nth\b")
+
+NEGATORS = frozenset("not no never none neither nor without nobody".split())
+CONTRASTS = frozenset("but whereas while whilst however although though unlike yet".split())
+NEGATING = "insteadof"
+COORDINATORS = frozenset("and or then also , so".split())
+PASSIVE_AUX = frozenset(("be", "get"))
+PRONOUNS = frozenset(("it", "this", "they", "these", "that"))
+SUBJECT_PRONOUNS = frozenset(("it", "this", "they", "these", "we", YOU, "one", "each"))
+PREPOSITIONS = frozenset(
+    "in on onto to into across over between among amongst with from of for at per within "
+    "inside through via under about like than unlike among around along after before".split()
 )
-_KEEP_S = frozenset("bus status consensus versus corpus thus plus bonus minus".split())
-_BREAKERS = frozenset("but while whereas instead however unlike rather although though".split())
-_CLAUSE_SPLIT = re.compile(r"[.;:!?\n]+")
-_WORD = re.compile(r"[a-z0-9]+")
+DETERMINERS = frozenset(
+    "the a an each every all its their his her our your this that these those some any "
+    "several many multiple different other another one two single separate own whole".split()
+)
+# Words that may stand before an imperative at the head of a clause ("1) use more ...").
+_IMPERATIVE_LEAD = frozenset(
+    "and or then also first second third finally simply just to by you we can should must "
+    "could one , 1 2 3 i ii a b".split()
+)
+FUNCTION_WORDS = frozenset(
+    "the a an of to in on at for by with from into onto over across between among is are was "
+    "were be been being has have had do does did and or but so then that which who whom what "
+    "when where while if because as it its they them their this these those there each every "
+    "all some any no not can could will would should must may might only also than too very "
+    "just both either we you i he she his her our your one own such same other another how "
+    "why via per through until after before since once about up out off down".split()
+)
+
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[=,]|->|:")
+_SENTENCE_END = re.compile(r"(?<!\d)[.!?;]+|[.!?;]+(?!\d)|\n+")
 
 
-def _fold(word: str) -> str:
-    """Fold a plural to its singular, lightly: gradients -> gradient, copies -> copy."""
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "is")):
-        return word if word in _KEEP_S else word[:-1]
+def _stem(word: str) -> str:
+    """Strip plural and verb suffixes so that the forms of a word meet: a stem, not a word."""
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        word = word[:-3] + "y"
+    elif word.endswith("sses"):
+        word = word[:-2]
+    elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    if word.endswith("ied") and len(word) > 4:
+        word = word[:-3] + "y"
+    elif word.endswith("ed") and len(word) > 4:
+        word = word[:-2]
+        if len(word) > 2 and word[-1] == word[-2] and word[-1] in _UNDOUBLE:
+            word = word[:-1]
+    elif word.endswith("ing") and len(word) > 5:
+        word = word[:-3]
+        if len(word) > 2 and word[-1] == word[-2] and word[-1] in _UNDOUBLE:
+            word = word[:-1]
+    if word.endswith("e") and len(word) > 3:
+        word = word[:-1]
     return word
 
 
-def normalise(text: str) -> str:
-    """Lower-case, drop apostrophes, turn other punctuation into spaces, collapse spaces."""
-    text = text[:MAX_ANSWER_CHARS].lower().replace("'", "").replace("\u2019", "")
-    return " ".join(_WORD.findall(text))
+def _base(word: str) -> str:
+    return _stem(IRREGULAR.get(word, word))
+
+
+SYNONYMS: dict[str, str] = {}
+for _group in SYNONYM_GROUPS:
+    _words = _group.split()
+    for _w in _words:
+        SYNONYMS.setdefault(_base(_w), _base(_words[0]))
+
+
+def lemma(word: str) -> str:
+    """The token a word is read as: its stem, then the head of its synonym group.
+
+    >>> [lemma(w) for w in ("sharded", "divides", "GPUs", "held", "copies", "replicated")]
+    ['split', 'split', 'devic', 'hold', 'copy', 'copy']
+    """
+    base = _base(word.lower())
+    return SYNONYMS.get(base, base)
+
+
+_PHRASE_RE = re.compile(
+    "|".join(
+        (r"(?<![a-z0-9])" if k[0].isalnum() else "") + re.escape(k) + r"(?![a-z0-9])"
+        for k in sorted(PHRASES, key=len, reverse=True)
+    )
+)
+
+
+def _normalise(text: str) -> str:
+    text = text[:MAX_ANSWER_CHARS].lower().replace("\u2019", "'").replace("\u2018", "'")
+    text = _FRACTION.sub(" onenth ", text)
+    return _PHRASE_RE.sub(lambda m: f" {PHRASES[m.group(0)]} ", text)
+
+
+# --- reading an answer -------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Clause:
-    """One clause of an answer: its normalised text, its folded content words, and for each
-    word the number of its comma-separated part (a negation does not reach past a comma)."""
+    """One clause: raw words, their lemmas, its sentence, and whether it opened negated."""
 
-    text: str
-    words: tuple[str, ...]
-    parts: tuple[int, ...]
-
-
-def clauses(text: str) -> tuple[Clause, ...]:
-    """Split ``text`` into clauses at punctuation and at contrast words."""
-    out: list[Clause] = []
-    for sentence in _CLAUSE_SPLIT.split(text[:MAX_ANSWER_CHARS]):
-        current: list[tuple[str, int]] = []
-        for part, piece in enumerate(sentence.split(",")):
-            for word in normalise(piece).split():
-                if word in _BREAKERS:
-                    out.append(_clause(current))
-                    current = []
-                else:
-                    current.append((word, part))
-        out.append(_clause(current))
-    return tuple(c for c in out if c.words)
-
-
-def _clause(raw: list[tuple[str, int]]) -> Clause:
-    kept = [(_fold(w), part) for w, part in raw if w not in STOPWORDS]
-    return Clause(" ".join(w for w, _ in raw), tuple(w for w, _ in kept), tuple(p for _, p in kept))
+    raw: tuple[str, ...]
+    lemmas: tuple[str, ...]
+    sentence: int
+    negated: bool
 
 
 @dataclass(frozen=True)
-class Slot:
-    exact: frozenset[str]
-    prefixes: tuple[str, ...]
+class Reading:
+    """An answer read into clauses; ``lists`` holds the sentences read as keyword lists."""
 
-    def accepts(self, word: str) -> bool:
-        return word in self.exact or word.startswith(self.prefixes)
-
-
-@dataclass(frozen=True)
-class Phrasing:
-    slots: tuple[Slot, ...]
-    negatable: bool
+    clauses: tuple[Clause, ...]
+    sentence_words: tuple[frozenset[str], ...]
+    lists: frozenset[int]
 
 
-@lru_cache(maxsize=4096)
-def compile_phrasing(phrasing: str) -> Phrasing:
-    """Compile ``"split*|divid* data|batch"`` into slots of alternatives."""
+def _words(piece: str) -> list[str]:
+    out = []
+    for w in _WORD.findall(piece):
+        if w in ("=", ":", "->"):
+            out.append("is")
+        else:
+            out.append(w.replace("'s", "").replace("'", ""))
+    return [w for w in out if w]
+
+
+def _is_list(words: Sequence[str]) -> bool:
+    content = [w for w in words if w != ","]
+    if len(content) < LIST_MIN_WORDS:
+        return False
+    share = sum(w in FUNCTION_WORDS for w in content) / len(content)
+    return share < LIST_FUNCTION_SHARE
+
+
+def read_answer(text: str) -> Reading:
+    """Split ``text`` into clauses of lemmatised words (see the module docstring).
+
+    >>> r = read_answer("ZeRO shards the states, but each GPU gathers them. copy shard gather")
+    >>> [c.lemmas for c in r.clauses][:2]
+    [('zero', 'split', 'the', 'stat', ','), ('each', 'devic', 'fetch', 'them')]
+    """
+    clauses: list[Clause] = []
+    sentence_words: list[frozenset[str]] = []
+    lists: set[int] = set()
+    for sentence in _SENTENCE_END.split(_normalise(text)):
+        words = _words(sentence)
+        if not words:
+            continue
+        index = len(sentence_words)
+        lemmas = [lemma(w) if w != "," else "," for w in words]
+        sentence_words.append(frozenset(lemmas))
+        if _is_list(words):
+            lists.add(index)
+        raw: list[str] = []
+        lem: list[str] = []
+        negated = False
+        for w, m in zip(words, lemmas, strict=True):
+            if w in CONTRASTS or w == NEGATING:
+                if raw:
+                    clauses.append(Clause(tuple(raw), tuple(lem), index, negated))
+                raw, lem, negated = [], [], w == NEGATING
+                continue
+            raw.append(w)
+            lem.append(m)
+        if raw:
+            clauses.append(Clause(tuple(raw), tuple(lem), index, negated))
+    return Reading(tuple(clauses), tuple(sentence_words), frozenset(lists))
+
+
+# --- terms and frames --------------------------------------------------------------------------
+
+Term = tuple[frozenset[str], ...]
+
+
+def compile_term(text: str) -> Term:
+    """``"full|whole copy"`` -> slots of lemmas; each slot lists alternatives with ``|``.
+
+    >>> compile_term("full|whole copies")
+    (frozenset({'full'}), frozenset({'copy'}))
+    """
     slots = []
-    words: set[str] = set()
-    for raw in normalise_slots(phrasing):
-        alts = [a for a in raw.split("|") if a]
-        exact = frozenset(_fold(a) for a in alts if not a.endswith("*"))
-        prefixes = tuple(a[:-1] for a in alts if a.endswith("*") and len(a) > 1)
-        words.update(a.rstrip("*") for a in alts)
-        slots.append(Slot(exact, prefixes))
-    return Phrasing(tuple(s for s in slots if s.exact or s.prefixes), not (words & NEGATIONS))
+    for chunk in _normalise(text.replace("|", " | ")).replace(" | ", "|").split():
+        alts = frozenset(lemma(a) for a in chunk.split("|") if a and a.strip("'"))
+        if alts:
+            slots.append(alts)
+    return tuple(slots)
 
 
-def normalise_slots(phrasing: str) -> list[str]:
-    """The slots of a phrasing, lower-cased, with stop words removed (as answers are)."""
-    raw = phrasing.lower().replace("'", "").split()
-    cleaned = [re.sub(r"[^a-z0-9|*]", "", s) for s in raw]
-    return [s for s in cleaned if s and s not in STOPWORDS]
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int  # exclusive
+    term: Term
 
 
-def _match_from(phrasing: Phrasing, clause: Clause, start: int) -> int | None:
-    """End index of a match whose first slot is word ``start`` (within one comma part), or None."""
-    words, parts = clause.words, clause.parts
-    pos = start
-    for slot in phrasing.slots[1:]:
-        stop = min(len(words), pos + 2 + MAX_GAP)
-        nxt = next(
-            (
-                j
-                for j in range(pos + 1, stop)
-                if parts[j] == parts[start] and slot.accepts(words[j])
-            ),
-            None,
-        )
-        if nxt is None:
-            return None
-        pos = nxt
-    return pos
+def _find(term: Term, lemmas: Sequence[str], index: dict[str, list[int]]) -> list[Span]:
+    """Every occurrence of ``term``: its slots in order, each within TERM_GAP words."""
+    spans = []
+    starts = sorted({i for alt in term[0] for i in index.get(alt, ())})
+    for start in starts:
+        pos = start
+        for slot in term[1:]:
+            nxt = next(
+                (
+                    j
+                    for j in range(pos + 1, min(len(lemmas), pos + 2 + TERM_GAP))
+                    if lemmas[j] in slot
+                ),
+                None,
+            )
+            if nxt is None or "," in lemmas[pos + 1 : nxt]:
+                break
+            pos = nxt
+        else:
+            spans.append(Span(start, pos + 1, term))
+    return spans
 
 
-def _negated(clause: Clause, start: int, end: int) -> bool:
-    """A negation word just before the match (same comma part) or between its slots."""
-    words, parts = clause.words, clause.parts
-    first = max(0, start - NEGATION_REACH)
-    return any(
-        words[i] in NEGATIONS and (i >= start or parts[i] == parts[start])
-        for i in range(first, end + 1)
+@dataclass(frozen=True)
+class CompiledFrame:
+    subjects: frozenset[Term]
+    topic_subject: bool
+    any_subject: bool
+    relations: frozenset[Term]
+    objects: frozenset[Term]
+    also: tuple[frozenset[str], ...]
+    negated: bool
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A concept or misconception: its frames and the topic its predicates must be about."""
+
+    id: str
+    frames: tuple[CompiledFrame, ...]
+    topic: frozenset[Term]
+    lenient_topic: bool
+
+
+def compile_frame(frame) -> CompiledFrame:
+    """A schema :class:`~simlib.quiz.schema.Frame` as sets of compiled terms."""
+    subjects = [s for s in frame.subject if s.strip() not in (TOPIC, ANY)]
+    return CompiledFrame(
+        subjects=frozenset(t for t in map(compile_term, subjects) if t),
+        topic_subject=any(s.strip() == TOPIC for s in frame.subject),
+        any_subject=any(s.strip() == ANY for s in frame.subject),
+        relations=frozenset(t for t in map(compile_term, frame.relation) if t),
+        objects=frozenset(t for t in map(compile_term, frame.object) if t),
+        also=tuple(
+            frozenset(s for t in map(compile_term, group.split(",")) for slot in t for s in slot)
+            for group in frame.also
+        ),
+        negated=frame.negated,
     )
 
 
-def matches(phrasing: Phrasing, parts: Sequence[Clause]) -> bool:
-    """True when ``phrasing`` matches, un-negated, inside one of the clauses."""
-    if not phrasing.slots:
-        return False
-    first = phrasing.slots[0]
-    for clause in parts:
-        words = clause.words
-        for i, word in enumerate(words):
-            if not first.accepts(word):
+@dataclass(frozen=True)
+class CompiledItem:
+    concepts: tuple[Statement, ...]
+    misconceptions: tuple[tuple[Statement, tuple[str, ...]], ...]
+    relations: frozenset[Term]
+    subjects: frozenset[Term]
+    objects: frozenset[Term]
+    topics: frozenset[Term]
+
+
+def _statement(sid: str, frames, topic: Iterable[str], lenient: bool) -> Statement:
+    return Statement(
+        sid,
+        tuple(compile_frame(f) for f in frames),
+        frozenset(t for t in map(compile_term, topic) if t),
+        lenient,
+    )
+
+
+def compile_item(item) -> CompiledItem:
+    """Compile a :class:`~simlib.quiz.schema.ConceptItem`'s frames and vocabulary."""
+    by_id = {c.id: c for c in item.concepts}
+    concepts = tuple(_statement(c.id, c.frames, c.topic, True) for c in item.concepts)
+    wrong = []
+    for m in item.misconceptions:
+        frames = tuple(m.frames) + (tuple(by_id[m.swap_of].frames) if m.swap_of else ())
+        wrong.append((_statement(m.id, frames, m.topic, False), tuple(m.cancels)))
+    statements = [*concepts, *(s for s, _ in wrong)]
+    frames = [f for s in statements for f in s.frames]
+    topics = frozenset(t for s in statements for t in s.topic)
+    pronouns = frozenset((frozenset((p,)),) for p in SUBJECT_PRONOUNS | PRONOUNS)
+    return CompiledItem(
+        concepts=concepts,
+        misconceptions=tuple(wrong),
+        relations=frozenset(t for f in frames for t in f.relations),
+        subjects=frozenset(t for f in frames for t in f.subjects) | topics | pronouns,
+        objects=frozenset(t for f in frames for t in f.objects),
+        topics=topics,
+    )
+
+
+_COMPILED: dict[int, tuple[object, CompiledItem]] = {}
+
+
+def _compiled(item) -> CompiledItem:
+    hit = _COMPILED.get(id(item))
+    if hit is None or hit[0] is not item:
+        if len(_COMPILED) > 4096:
+            _COMPILED.clear()
+        hit = (item, compile_item(item))
+        _COMPILED[id(item)] = hit
+    return hit[1]
+
+
+# --- predicates --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Predicate:
+    """A relation found in a clause with what it is bound to."""
+
+    relation: Span
+    subject: frozenset[Term] | None  # terms at the subject; None: no subject found
+    generic: bool  # an imperative ("use more microbatches"): subject "you"
+    objects: tuple[Span, ...]
+    agent: frozenset[Term] | None
+    passive: bool
+    topic: Term | None
+    aux_negated: bool  # negated between subject and relation, or right before the subject
+    clause: int
+
+
+def _in_pp(raw: Sequence[str], start: int) -> bool:
+    """True when the words before ``start`` (over determiners) end in a preposition."""
+    j = start - 1
+    while j >= 0 and j >= start - 4 and raw[j] in DETERMINERS:
+        j -= 1
+    return j >= 0 and raw[j] in PREPOSITIONS
+
+
+def _negated_before(raw: Sequence[str], start: int) -> bool:
+    """A negator right before ``start``, over determiners ("no GPU", "none of the GPUs")."""
+    j = start - 1
+    while j >= 0 and j >= start - 4 and (raw[j] in DETERMINERS or raw[j] == "of"):
+        j -= 1
+    return j >= 0 and raw[j] in NEGATORS
+
+
+def _count_negators(raw: Sequence[str], lo: int, hi: int) -> int:
+    return sum(w in NEGATORS for w in raw[max(lo, 0) : hi])
+
+
+def _terms_at(spans: Sequence[Span], end: int) -> frozenset[Term]:
+    return frozenset(s.term for s in spans if s.end == end)
+
+
+class _ClauseIndex:
+    """Term occurrences in one clause, found once per item vocabulary."""
+
+    def __init__(self, clause: Clause):
+        self.clause = clause
+        index: dict[str, list[int]] = {}
+        for i, w in enumerate(clause.lemmas):
+            index.setdefault(w, []).append(i)
+        self.index = index
+
+    def find(self, terms: Iterable[Term]) -> list[Span]:
+        lemmas = self.clause.lemmas
+        out = []
+        for t in terms:
+            if any(alt in self.index for alt in t[0]):
+                out.extend(_find(t, lemmas, self.index))
+        return out
+
+
+def _predicates(
+    compiled: CompiledItem, reading: Reading
+) -> tuple[list[Predicate], dict[int, bool]]:
+    """Every predicate of the answer, and for each clause whether it opened negated."""
+    out: list[Predicate] = []
+    last_topic: Term | None = None
+    prev: Predicate | None = None
+    prev_sentence = -1
+    for ci, clause in enumerate(reading.clauses):
+        if clause.sentence in reading.lists:
+            continue
+        if clause.sentence != prev_sentence:
+            prev, prev_sentence = None, clause.sentence
+        idx = _ClauseIndex(clause)
+        rels = idx.find(compiled.relations)
+        # longest relation wins where two overlap
+        rels.sort(key=lambda s: (s.start, -(s.end - s.start)))
+        chosen: list[Span] = []
+        for s in rels:
+            if chosen and s.start < chosen[-1].end:
+                if s.start == chosen[-1].start and s.end == chosen[-1].end:
+                    chosen.append(s)  # same words, another term (kept for matching)
                 continue
-            end = _match_from(phrasing, clause, i)
-            if end is not None and not (phrasing.negatable and _negated(clause, i, end)):
-                return True
-    return False
+            chosen.append(s)
+        if not chosen:
+            topics = idx.find(compiled.topics)
+            if topics:
+                last_topic = max(topics, key=lambda s: s.end).term
+            continue
+        subjects = idx.find(compiled.subjects)
+        objects = idx.find(compiled.objects)
+        topics = idx.find(compiled.topics)
+        positions = sorted({(s.start, s.end) for s in chosen})
+        raw = clause.raw
+        for k, (start, end) in enumerate(positions):
+            span_lo = positions[k - 1][1] if k else 0
+            span_hi = positions[k + 1][0] if k + 1 < len(positions) else len(raw)
+            rel_terms = [s for s in chosen if s.start == start and s.end == end]
+            before = raw[max(0, start - 2) : start]
+            passive = (
+                any(lemma(w) in PASSIVE_AUX for w in before)
+                and not raw[start].endswith("ing")
+                and clause.lemmas[start] != "be"
+            )
+            pool = subjects + (objects if passive else [])
+            cands = [
+                s
+                for s in pool
+                if s.start >= span_lo and s.end <= start and not _in_pp(raw, s.start)
+            ]
+            subject: frozenset[Term] | None = None
+            generic = False
+            aux_neg = False
+            if cands:
+                near = max(s.end for s in cands)
+                subject = _terms_at(cands, near)
+                s_start = min(s.start for s in cands if s.end == near)
+                aux_neg = (_count_negators(raw, near, start) + _negated_before(raw, s_start)) % 2 == 1
+            elif prev is not None:
+                subject, generic = prev.subject, prev.generic
+                passive = passive or (prev.passive and raw[start].endswith(("ed", "en")))
+                aux_neg = _count_negators(raw, max(span_lo, start - 3), start) % 2 == 1
+            elif all(w in _IMPERATIVE_LEAD for w in raw[span_lo:start]):
+                generic = True
+                aux_neg = _count_negators(raw, span_lo, start) % 2 == 1
+            else:
+                aux_neg = _count_negators(raw, max(span_lo, start - 3), start) % 2 == 1
+            objs = tuple(s for s in objects if s.start >= end and s.end <= span_hi)
+            agent = None
+            if end < len(raw) and raw[end] == "by":
+                ag = [s for s in subjects if s.start == end + 1 or s.start == end + 2]
+                if ag:
+                    agent = _terms_at(ag, max(s.end for s in ag))
+            before_topics = [t for t in topics if t.end <= start]
+            if before_topics:
+                topic = max(before_topics, key=lambda s: s.end).term
+            else:
+                after = [t for t in topics if t.start >= start]
+                topic = min(after, key=lambda s: s.start).term if after else last_topic
+            for rel in rel_terms:
+                pred = Predicate(
+                    rel, subject, generic, objs, agent, passive, topic, aux_neg, ci
+                )
+                out.append(pred)
+            prev = Predicate(
+                rel_terms[0], subject, generic, objs, agent, passive, topic, aux_neg, ci
+            )
+        if topics:
+            last_topic = max(topics, key=lambda s: s.end).term
+    return out, {i: c.negated for i, c in enumerate(reading.clauses)}
 
 
-@lru_cache(maxsize=4096)
-def _regex(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
+_PRONOUN_TERMS = frozenset((frozenset((p,)),) for p in PRONOUNS)
+_YOU_TERMS = frozenset((frozenset((p,)),) for p in (YOU, "we", "one"))
 
 
-def found(phrasings: Sequence[str], patterns: Sequence[str], parts: Sequence[Clause]) -> bool:
-    """True when any phrasing or pattern matches the answer's clauses."""
-    if any(matches(compile_phrasing(p), parts) for p in phrasings):
+def _subject_ok(frame: CompiledFrame, stmt: Statement, pred: Predicate, subj) -> bool:
+    if frame.any_subject:
         return True
-    return any(_regex(p).search(c.text) for p in patterns for c in parts)
+    if subj is None:
+        return pred.generic and any(t in _YOU_TERMS for t in frame.subjects)
+    if subj & frame.subjects:
+        return True
+    return frame.topic_subject and bool(subj & (stmt.topic | _PRONOUN_TERMS))
+
+
+def _object_ok(frame: CompiledFrame, raw: Sequence[str], pred: Predicate) -> tuple[bool, bool]:
+    """(found, negated): an object of the frame after the relation; negated if every such
+    object has a negator right before it."""
+    if not frame.objects:
+        return True, False
+    hits = [o for o in pred.objects if o.term in frame.objects]
+    if not hits:
+        return False, False
+    lo = pred.relation.end
+    negs = [_count_negators(raw, max(lo, o.start - 3), o.start) % 2 == 1 for o in hits]
+    return True, all(negs)
+
+
+def _matches(
+    stmt: Statement, pred: Predicate, reading: Reading, negated_clause: bool
+) -> bool:
+    clause = reading.clauses[pred.clause]
+    if stmt.topic:
+        if pred.topic is None:
+            if not stmt.lenient_topic:
+                return False
+        elif pred.topic not in stmt.topic:
+            return False
+    words = reading.sentence_words[clause.sentence]
+    for frame in stmt.frames:
+        if pred.relation.term not in frame.relations:
+            continue
+        if any(not (group & words) for group in frame.also):
+            continue
+        if pred.passive:
+            # surface subject is the logical object; the agent, if any, the logical subject
+            subj_terms = pred.subject or frozenset()
+            if frame.objects and not (subj_terms & frame.objects):
+                continue
+            if pred.agent is not None and not _subject_ok(frame, stmt, pred, pred.agent):
+                continue
+            negated = pred.aux_negated
+        else:
+            if not _subject_ok(frame, stmt, pred, pred.subject):
+                continue
+            found, obj_neg = _object_ok(frame, clause.raw, pred)
+            if not found:
+                continue
+            negated = pred.aux_negated != obj_neg
+        if negated_clause:
+            negated = not negated
+        if negated == frame.negated:
+            return True
+    return False
 
 
 @dataclass(frozen=True)
 class ConceptResult:
-    """What a free-text answer contained.
+    """What a free-text answer stated.
 
     Attributes:
-        found: ids of the concepts found (after misconceptions cancelled some), in item order.
-        missed: ids of the concepts not found, in item order.
-        misconceptions: ids of the misconceptions found.
+        found: ids of the concepts stated (after misconceptions cancelled some), in item order.
+        missed: ids of the concepts not stated, in item order.
+        misconceptions: ids of the misconceptions stated.
         total: number of concepts in the item.
     """
 
@@ -225,16 +734,23 @@ class ConceptResult:
 
 
 def grade_concepts(item, answer: str) -> ConceptResult:
-    """Which of ``item.concepts`` (a :class:`~simlib.quiz.schema.ConceptItem`) ``answer`` holds."""
-    parts = clauses(answer)
-    hit = {c.id for c in item.concepts if found(c.phrasings, c.patterns, parts)}
-    wrong = [m for m in item.misconceptions if found(m.phrasings, m.patterns, parts)]
-    for m in wrong:
-        hit.difference_update(m.cancels)
+    """Which of ``item.concepts`` (a :class:`~simlib.quiz.schema.ConceptItem`) ``answer``
+    states, and which of its misconceptions; see the module docstring for how."""
+    compiled = _compiled(item)
+    reading = read_answer(answer if isinstance(answer, str) else "")
+    preds, negated = _predicates(compiled, reading)
+
+    def stated(stmt: Statement) -> bool:
+        return any(_matches(stmt, p, reading, negated[p.clause]) for p in preds)
+
+    hit = {s.id for s in compiled.concepts if stated(s)}
+    wrong = [(s.id, cancels) for s, cancels in compiled.misconceptions if stated(s)]
+    for _, cancels in wrong:
+        hit.difference_update(cancels)
     ids = [c.id for c in item.concepts]
     return ConceptResult(
         found=tuple(i for i in ids if i in hit),
         missed=tuple(i for i in ids if i not in hit),
-        misconceptions=tuple(m.id for m in wrong),
+        misconceptions=tuple(w for w, _ in wrong),
         total=len(ids),
     )
