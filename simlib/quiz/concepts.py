@@ -118,7 +118,8 @@ IRREGULAR = {
     "fewer": "few", "smaller": "small", "larger": "large", "bigger": "big", "better": "good",
     "worse": "bad", "lower": "low", "higher": "high", "older": "old", "faster": "fast",
     "slower": "slow", "longer": "long", "shorter": "short", "more": "more", "less": "less",
-    "sped": "speed", "hurt": "hurt", "hurts": "hurt", "hurting": "hurt",
+    "sped": "speed", "hurt": "hurt", "hurts": "hurt", "hurting": "hurt", "gpus": "gpu",
+    "tpus": "tpu", "cpus": "cpu",
 }
 _UNDOUBLE = frozenset("bdgmnprt")
 
@@ -132,7 +133,7 @@ SYNONYM_GROUPS = (
     "param parameter weight",
     "data dataset batch minibatch sample example input record image datum",
     "model network net",
-    "have hold keep own contain possess carry store",
+    "have hold keep contain possess carry store",
     "save write persist dump snapshot serialise serialize",
     "average mean sum aggregate combine merge accumulate add",
     "shrink reduce decrease lower minimise minimize diminish lessen shorten",
@@ -172,7 +173,9 @@ PHRASES = {
     "up-to-date": "current", "out of sync": "desync", "in sync": "insync",
     "zero-1": "zero", "zero-2": "zero", "zero-3": "zero", "zero-dp": "zero", "fsdp": "zero",
     "zero data parallelism": "zero", "deepspeed zero": "zero", "deepspeed": "zero",
-    "micro-batch": "microbatch", "micro batch": "microbatch",
+    "micro-batch": "microbatch", "micro batch": "microbatch", "micro-batches": "microbatches",
+    "micro batches": "microbatches", "mini-batch": "minibatch", "mini batch": "minibatch",
+    "mini-batches": "minibatches", "mini batches": "minibatches",
     "without zero": "dataparallel", "not only": "", "not just": "", "but also": "and also", "no longer": "not",
     "instead of": "insteadof", "rather than": "insteadof",
     "cannot": "can not", "can't": "can not", "won't": "will not", "n't": " not",
@@ -186,6 +189,7 @@ CONTRASTS = frozenset("but whereas while whilst however although though unlike y
 NEGATING = "insteadof"
 COORDINATORS = frozenset("and or then also , so".split())
 PASSIVE_AUX = frozenset(("be", "get"))
+AUXILIARIES = frozenset(("be", "get", "hav", "do"))
 PRONOUNS = frozenset(("it", "this", "they", "these", "that"))
 SUBJECT_PRONOUNS = frozenset(("it", "this", "they", "these", "we", YOU, "one", "each"))
 PREPOSITIONS = frozenset(
@@ -268,8 +272,13 @@ _PHRASE_RE = re.compile(
 )
 
 
+_TYPOS = ((re.compile(r"\bparal+el+"), "parallel"), (re.compile(r"\bsynchroni[sz]"), "synchronis"))
+
+
 def _normalise(text: str) -> str:
     text = text[:MAX_ANSWER_CHARS].lower().replace("\u2019", "'").replace("\u2018", "'")
+    for typo, fix in _TYPOS:
+        text = typo.sub(fix, text)
     text = _FRACTION.sub(" onenth ", text)
     return _PHRASE_RE.sub(lambda m: f" {PHRASES[m.group(0)]} ", text)
 
@@ -508,6 +517,35 @@ class Predicate:
     clause: int
 
 
+PARTICIPLES = frozenset(
+    "split cut spread put set held kept sent fed built made done given taken lost shown known "
+    "run read shed broken written chosen seen".split()
+)
+
+
+def _participle(word: str) -> bool:
+    """A past participle, as after "is" in a passive ("is split", "are averaged")."""
+    return word.endswith(("ed", "en")) or word in PARTICIPLES
+
+
+ARTICLES = frozenset("a an the its their his her our your my".split())
+
+
+ADJECTIVES = frozenset(
+    "identical same full complete whole entire different separate new old stale single exact "
+    "partial redundant extra additional small large big local global final first last next "
+    "previous own other shared common periodic regular latest recent current".split()
+)
+
+
+def _nominal(raw: Sequence[str], start: int) -> bool:
+    """A relation word used as a noun: right after an article ("the training batch", "a
+    copy"), or after an article and an adjective ("an identical replica")."""
+    if start >= 1 and raw[start - 1] in ARTICLES:
+        return True
+    return start >= 2 and raw[start - 2] in ARTICLES and raw[start - 1] in ADJECTIVES
+
+
 def _in_pp(raw: Sequence[str], start: int) -> bool:
     """True when the words before ``start`` (over determiners) end in a preposition."""
     j = start - 1
@@ -551,6 +589,43 @@ class _ClauseIndex:
         return out
 
 
+def _verbs(rels: list[Span], raw: Sequence[str]) -> list[Span]:
+    """The relation occurrences that act as verbs. Where two overlap the longest wins. Where
+    two are adjacent only one is a verb: a participle before another is an adjective
+    ("distributed training"), an auxiliary before a verb is no verb of its own ("must be
+    averaged"), an -ing form heading its clause is a gerund subject
+    ("interleaving reduces it"), and otherwise the second is a noun ("avoids conflicts")."""
+    out: list[Span] = []
+    last_end = -1
+    dropped_end = -1
+    for s in rels:
+        if out and s.start < out[-1].end:
+            if s.start == out[-1].start and s.end == out[-1].end:
+                out.append(s)  # the same words read by another term (kept for matching)
+            continue
+        if s.start == dropped_end:
+            dropped_end = s.end
+            continue
+        if out and s.start == last_end:
+            first = out[-1]
+            if (
+                lemma(raw[first.start]) in AUXILIARIES
+                or raw[first.start].endswith("ed")
+                or raw[first.start].endswith("ing")
+                and all(w in _IMPERATIVE_LEAD for w in raw[: first.start])
+            ):
+                while out and out[-1].start == first.start:
+                    out.pop()
+                out.append(s)
+                last_end = s.end
+            else:
+                dropped_end = s.end
+            continue
+        out.append(s)
+        last_end = s.end
+    return out
+
+
 def _predicates(
     compiled: CompiledItem, reading: Reading
 ) -> tuple[list[Predicate], dict[int, bool]]:
@@ -565,16 +640,10 @@ def _predicates(
         if clause.sentence != prev_sentence:
             prev, prev_sentence = None, clause.sentence
         idx = _ClauseIndex(clause)
-        rels = idx.find(compiled.relations)
+        rels = [r for r in idx.find(compiled.relations) if not _nominal(clause.raw, r.start)]
         # longest relation wins where two overlap
         rels.sort(key=lambda s: (s.start, -(s.end - s.start)))
-        chosen: list[Span] = []
-        for s in rels:
-            if chosen and s.start < chosen[-1].end:
-                if s.start == chosen[-1].start and s.end == chosen[-1].end:
-                    chosen.append(s)  # same words, another term (kept for matching)
-                continue
-            chosen.append(s)
+        chosen = _verbs(rels, clause.raw)
         if not chosen:
             topics = idx.find(compiled.topics)
             if topics:
@@ -590,11 +659,7 @@ def _predicates(
             span_hi = positions[k + 1][0] if k + 1 < len(positions) else len(raw)
             rel_terms = [s for s in chosen if s.start == start and s.end == end]
             before = raw[max(0, start - 2) : start]
-            passive = (
-                any(lemma(w) in PASSIVE_AUX for w in before)
-                and not raw[start].endswith("ing")
-                and clause.lemmas[start] != "be"
-            )
+            passive = any(lemma(w) in PASSIVE_AUX for w in before) and _participle(raw[start])
             pool = subjects + (objects if passive else [])
             cands = [
                 s
@@ -604,6 +669,10 @@ def _predicates(
             subject: frozenset[Term] | None = None
             generic = False
             aux_neg = False
+            if cands and prev is not None:
+                near = max(s.end for s in cands)
+                if any(w in COORDINATORS for w in raw[near:start]):
+                    cands = []  # "copies the model ... and splits": the verbs share a subject
             if cands:
                 near = max(s.end for s in cands)
                 subject = _terms_at(cands, near)
@@ -611,7 +680,7 @@ def _predicates(
                 aux_neg = (_count_negators(raw, near, start) + _negated_before(raw, s_start)) % 2 == 1
             elif prev is not None:
                 subject, generic = prev.subject, prev.generic
-                passive = passive or (prev.passive and raw[start].endswith(("ed", "en")))
+                passive = passive or (prev.passive and _participle(raw[start]))
                 aux_neg = _count_negators(raw, max(span_lo, start - 3), start) % 2 == 1
             elif all(w in _IMPERATIVE_LEAD for w in raw[span_lo:start]):
                 generic = True
