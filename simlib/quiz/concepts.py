@@ -116,7 +116,7 @@ IRREGULAR = {
     "always": "always", "bias": "bias", "series": "series", "means": "mean", "nothing": "nothing",
     "during": "during", "bring": "bring", "brings": "bring", "thing": "thing", "things": "thing",
     "fewer": "few", "smaller": "small", "larger": "large", "bigger": "big", "better": "good",
-    "worse": "bad", "lower": "low", "higher": "high", "older": "old", "faster": "fast",
+    "worse": "bad", "higher": "high", "older": "old", "faster": "fast",
     "slower": "slow", "longer": "long", "shorter": "short", "more": "more", "less": "less",
     "sped": "speed", "hurt": "hurt", "hurts": "hurt", "hurting": "hurt", "gpus": "gpu",
     "tpus": "tpu", "cpus": "cpu",
@@ -192,6 +192,7 @@ PASSIVE_AUX = frozenset(("be", "get"))
 AUXILIARIES = frozenset(("be", "get", "hav", "do"))
 PRONOUNS = frozenset(("it", "this", "they", "these", "that"))
 SUBJECT_PRONOUNS = frozenset(("it", "this", "they", "these", "we", YOU, "one", "each"))
+RELATIVES = frozenset(("which", "that", "who"))
 PREPOSITIONS = frozenset(
     "in on onto to into across over between among amongst with from of for at per within "
     "inside through via under about like than unlike among around along after before".split()
@@ -475,7 +476,7 @@ def compile_item(item) -> CompiledItem:
     statements = [*concepts, *(s for s, _ in wrong)]
     frames = [f for s in statements for f in s.frames]
     topics = frozenset(t for s in statements for t in s.topic)
-    pronouns = frozenset((frozenset((p,)),) for p in SUBJECT_PRONOUNS | PRONOUNS)
+    pronouns = frozenset((frozenset((p,)),) for p in SUBJECT_PRONOUNS | PRONOUNS | RELATIVES)
     return CompiledItem(
         concepts=concepts,
         misconceptions=tuple(wrong),
@@ -538,10 +539,13 @@ ADJECTIVES = frozenset(
 )
 
 
+_NOUN_PREPOSITIONS = PREPOSITIONS - {"to", "by", "for", "after", "before", "like", "about"}
+
+
 def _nominal(raw: Sequence[str], start: int) -> bool:
     """A relation word used as a noun: right after an article ("the training batch", "a
     copy"), or after an article and an adjective ("an identical replica")."""
-    if start >= 1 and raw[start - 1] in ARTICLES:
+    if start >= 1 and raw[start - 1] in ARTICLES | ADJECTIVES | _NOUN_PREPOSITIONS:
         return True
     return start >= 2 and raw[start - 2] in ARTICLES and raw[start - 1] in ADJECTIVES
 
@@ -549,8 +553,10 @@ def _nominal(raw: Sequence[str], start: int) -> bool:
 def _in_pp(raw: Sequence[str], start: int) -> bool:
     """True when the words before ``start`` (over determiners) end in a preposition."""
     j = start - 1
-    while j >= 0 and j >= start - 4 and raw[j] in DETERMINERS:
+    while j >= 0 and j >= start - 4 and (raw[j] in DETERMINERS or raw[j] in ADJECTIVES):
         j -= 1
+    if j >= 1 and j == start - 1 and raw[j] not in FUNCTION_WORDS and raw[j - 1] in PREPOSITIONS:
+        return True  # one more modifier: "from slow workers"
     return j >= 0 and raw[j] in PREPOSITIONS
 
 
@@ -589,6 +595,10 @@ class _ClauseIndex:
         return out
 
 
+def _after_aux(raw: Sequence[str], start: int) -> bool:
+    return any(lemma(w) in PASSIVE_AUX for w in raw[max(0, start - 2) : start])
+
+
 def _verbs(rels: list[Span], raw: Sequence[str]) -> list[Span]:
     """The relation occurrences that act as verbs. Where two overlap the longest wins. Where
     two are adjacent only one is a verb: a participle before another is an adjective
@@ -610,7 +620,7 @@ def _verbs(rels: list[Span], raw: Sequence[str]) -> list[Span]:
             first = out[-1]
             if (
                 lemma(raw[first.start]) in AUXILIARIES
-                or raw[first.start].endswith("ed")
+                or (raw[first.start].endswith("ed") and not _after_aux(raw, first.start))
                 or raw[first.start].endswith("ing")
                 and all(w in _IMPERATIVE_LEAD for w in raw[: first.start])
             ):
@@ -640,12 +650,29 @@ def _predicates(
         if clause.sentence != prev_sentence:
             prev, prev_sentence = None, clause.sentence
         idx = _ClauseIndex(clause)
-        rels = [r for r in idx.find(compiled.relations) if not _nominal(clause.raw, r.start)]
+        nouns = {
+            (t.start, t.end)
+            for t in idx.find(compiled.subjects | compiled.objects)
+            if t.start >= 1 and clause.raw[t.start - 1] in DETERMINERS
+        }
+        rels = [
+            r
+            for r in idx.find(compiled.relations)
+            if not _nominal(clause.raw, r.start) and (r.start, r.end) not in nouns
+        ]
         # longest relation wins where two overlap
         rels.sort(key=lambda s: (s.start, -(s.end - s.start)))
         chosen = _verbs(rels, clause.raw)
         if not chosen:
             topics = idx.find(compiled.topics)
+            if clause.negated and prev is not None:
+                # "stores it once instead of eight times": the verb is understood
+                objs = tuple(idx.find(compiled.objects))
+                gap = Predicate(
+                    prev.relation, prev.subject, prev.generic, objs, None, False, prev.topic,
+                    False, ci,
+                )
+                out.append(gap)
             if topics:
                 last_topic = max(topics, key=lambda s: s.end).term
             continue
@@ -677,6 +704,12 @@ def _predicates(
                 near = max(s.end for s in cands)
                 subject = _terms_at(cands, near)
                 s_start = min(s.start for s in cands if s.end == near)
+                if subject <= _RELATIVE_TERMS:
+                    # "old weights which cause ...": the relative pronoun's antecedent
+                    back = s_start - (1 if s_start >= 1 and raw[s_start - 1] == "," else 0)
+                    ante = [a for a in subjects + objects if a.end == back]
+                    if ante:
+                        subject = subject | _terms_at(ante, back)
                 aux_neg = (_count_negators(raw, near, start) + _negated_before(raw, s_start)) % 2 == 1
             elif prev is not None:
                 subject, generic = prev.subject, prev.generic
@@ -712,8 +745,9 @@ def _predicates(
     return out, {i: c.negated for i, c in enumerate(reading.clauses)}
 
 
+_RELATIVE_TERMS = frozenset((frozenset((p,)),) for p in RELATIVES)
 _PRONOUN_TERMS = frozenset((frozenset((p,)),) for p in PRONOUNS)
-_YOU_TERMS = frozenset((frozenset((p,)),) for p in (YOU, "we", "one"))
+_YOU_TERMS = frozenset(((frozenset((YOU,)),),))
 
 
 def _subject_ok(frame: CompiledFrame, stmt: Statement, pred: Predicate, subj) -> bool:
@@ -758,9 +792,12 @@ def _matches(
         if pred.passive:
             # surface subject is the logical object; the agent, if any, the logical subject
             subj_terms = pred.subject or frozenset()
-            if frame.objects and not (subj_terms & frame.objects):
-                continue
-            if pred.agent is not None and not _subject_ok(frame, stmt, pred, pred.agent):
+            logical = (not frame.objects or bool(subj_terms & frame.objects)) and (
+                pred.agent is None or _subject_ok(frame, stmt, pred, pred.agent)
+            )
+            # or the frame is itself written in the passive ("gradients computed from ...")
+            surface = bool(subj_terms & frame.subjects) and _object_ok(frame, clause.raw, pred)[0]
+            if not (logical or surface):
                 continue
             negated = pred.aux_negated
         else:
