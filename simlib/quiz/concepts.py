@@ -190,6 +190,9 @@ NEGATING = "insteadof"
 COORDINATORS = frozenset("and or then also , so".split())
 PASSIVE_AUX = frozenset(("be", "get"))
 AUXILIARIES = frozenset(("be", "get", "hav", "do"))
+MODALS = frozenset(
+    "must should can could will would may might shall is are was were has have had".split()
+)
 PRONOUNS = frozenset(("it", "this", "they", "these", "that"))
 SUBJECT_PRONOUNS = frozenset(("it", "this", "they", "these", "we", YOU, "one", "each"))
 RELATIVES = frozenset(("which", "that", "who"))
@@ -307,17 +310,26 @@ class Reading:
 
 
 def _words(piece: str) -> list[str]:
-    out = []
+    """Words, commas and colons; ``=`` and ``->`` read as "is"; a colon after at most three
+    words heads a definition ("DP: ...", "Fix: ...") and reads as "is", else as a comma."""
+    out: list[str] = []
+    since = 0
     for w in _WORD.findall(piece):
-        if w in ("=", ":", "->"):
+        if w in ("=", "->"):
             out.append("is")
+        elif w == ":":
+            out.append(":" if since <= 3 else ",")
+            since = 0
         else:
-            out.append(w.replace("'s", "").replace("'", ""))
-    return [w for w in out if w]
+            w = w.replace("'s", "").replace("'", "")
+            if w:
+                out.append(w)
+                since += 1
+    return out
 
 
 def _is_list(words: Sequence[str]) -> bool:
-    content = [w for w in words if w != ","]
+    content = [w for w in words if w not in (",", ":")]
     if len(content) < LIST_MIN_WORDS:
         return False
     share = sum(w in FUNCTION_WORDS for w in content) / len(content)
@@ -339,7 +351,7 @@ def read_answer(text: str) -> Reading:
         if not words:
             continue
         index = len(sentence_words)
-        lemmas = [lemma(w) if w != "," else "," for w in words]
+        lemmas = [lemma(w) if w not in (",", ":") else {",": ",", ":": "be"}[w] for w in words]
         sentence_words.append(frozenset(lemmas))
         if _is_list(words):
             lists.add(index)
@@ -347,6 +359,11 @@ def read_answer(text: str) -> Reading:
         lem: list[str] = []
         negated = False
         for w, m in zip(words, lemmas, strict=True):
+            if w == "," and negated and raw:
+                # "Instead of replicating everything, ZeRO splits it": the negation ends here
+                clauses.append(Clause(tuple(raw), tuple(lem), index, negated))
+                raw, lem, negated = [], [], False
+                continue
             if w in CONTRASTS or w == NEGATING:
                 if raw:
                     clauses.append(Clause(tuple(raw), tuple(lem), index, negated))
@@ -417,6 +434,7 @@ class CompiledFrame:
     objects: frozenset[Term]
     also: tuple[frozenset[str], ...]
     negated: bool
+    agentless: bool  # an agentless passive states it ("the data is split")
 
 
 @dataclass(frozen=True)
@@ -427,6 +445,9 @@ class Statement:
     frames: tuple[CompiledFrame, ...]
     topic: frozenset[Term]
     lenient_topic: bool
+
+
+_GENERIC_ACTORS = frozenset(((frozenset((w,)),) for w in (YOU, "we")))
 
 
 def compile_frame(frame) -> CompiledFrame:
@@ -443,6 +464,13 @@ def compile_frame(frame) -> CompiledFrame:
             for group in frame.also
         ),
         negated=frame.negated,
+        agentless=bool(
+            frame.subject
+            and (
+                any(s.strip() in (TOPIC, ANY) for s in frame.subject)
+                or any(compile_term(s) in _GENERIC_ACTORS for s in frame.subject)
+            )
+        ),
     )
 
 
@@ -516,6 +544,7 @@ class Predicate:
     topic: Term | None
     aux_negated: bool  # negated between subject and relation, or right before the subject
     clause: int
+    first_sentence: bool = False
 
 
 PARTICIPLES = frozenset(
@@ -595,11 +624,20 @@ class _ClauseIndex:
         return out
 
 
+def _after_colon(raw: Sequence[str], lo: int, hi: int) -> Sequence[str]:
+    """The words before a relation that decide whether it is an imperative: those after the
+    last colon ("Fix: increase m")."""
+    for j in range(hi - 1, lo - 1, -1):
+        if raw[j] == ":":
+            return raw[j + 1 : hi]
+    return raw[lo:hi]
+
+
 def _after_aux(raw: Sequence[str], start: int) -> bool:
     return any(lemma(w) in PASSIVE_AUX for w in raw[max(0, start - 2) : start])
 
 
-def _verbs(rels: list[Span], raw: Sequence[str]) -> list[Span]:
+def _verbs(rels: list[Span], raw: Sequence[str], lemmas: Sequence[str]) -> list[Span]:
     """The relation occurrences that act as verbs. Where two overlap the longest wins. Where
     two are adjacent only one is a verb: a participle before another is an adjective
     ("distributed training"), an auxiliary before a verb is no verb of its own ("must be
@@ -619,7 +657,7 @@ def _verbs(rels: list[Span], raw: Sequence[str]) -> list[Span]:
         if out and s.start == last_end:
             first = out[-1]
             if (
-                lemma(raw[first.start]) in AUXILIARIES
+                lemmas[first.start] in AUXILIARIES
                 or (raw[first.start].endswith("ed") and not _after_aux(raw, first.start))
                 or raw[first.start].endswith("ing")
                 and all(w in _IMPERATIVE_LEAD for w in raw[: first.start])
@@ -650,10 +688,12 @@ def _predicates(
         if clause.sentence != prev_sentence:
             prev, prev_sentence = None, clause.sentence
         idx = _ClauseIndex(clause)
+        raw = clause.raw
         nouns = {
             (t.start, t.end)
             for t in idx.find(compiled.subjects | compiled.objects)
-            if t.start >= 1 and clause.raw[t.start - 1] in DETERMINERS
+            if (t.start >= 1 and raw[t.start - 1] in DETERMINERS)
+            or (t.end < len(raw) and raw[t.end] in MODALS)
         }
         rels = [
             r
@@ -662,7 +702,7 @@ def _predicates(
         ]
         # longest relation wins where two overlap
         rels.sort(key=lambda s: (s.start, -(s.end - s.start)))
-        chosen = _verbs(rels, clause.raw)
+        chosen = _verbs(rels, clause.raw, clause.lemmas)
         if not chosen:
             topics = idx.find(compiled.topics)
             if clause.negated and prev is not None:
@@ -715,7 +755,7 @@ def _predicates(
                 subject, generic = prev.subject, prev.generic
                 passive = passive or (prev.passive and _participle(raw[start]))
                 aux_neg = _count_negators(raw, max(span_lo, start - 3), start) % 2 == 1
-            elif all(w in _IMPERATIVE_LEAD for w in raw[span_lo:start]):
+            elif all(w in _IMPERATIVE_LEAD for w in _after_colon(raw, span_lo, start)):
                 generic = True
                 aux_neg = _count_negators(raw, span_lo, start) % 2 == 1
             else:
@@ -734,7 +774,8 @@ def _predicates(
                 topic = min(after, key=lambda s: s.start).term if after else last_topic
             for rel in rel_terms:
                 pred = Predicate(
-                    rel, subject, generic, objs, agent, passive, topic, aux_neg, ci
+                    rel, subject, generic, objs, agent, passive, topic, aux_neg, ci,
+                    clause.sentence == 0,
                 )
                 out.append(pred)
             prev = Predicate(
@@ -754,7 +795,12 @@ def _subject_ok(frame: CompiledFrame, stmt: Statement, pred: Predicate, subj) ->
     if frame.any_subject:
         return True
     if subj is None:
-        return pred.generic and any(t in _YOU_TERMS for t in frame.subjects)
+        # an imperative; in the answer's first sentence also the question's own subject,
+        # elided ("Stores everything once across the GPUs" answering "how does ZeRO ...")
+        return pred.generic and (
+            any(t in _YOU_TERMS for t in frame.subjects)
+            or (frame.topic_subject and bool(stmt.topic) and pred.first_sentence)
+        )
     if subj & frame.subjects:
         return True
     return frame.topic_subject and bool(subj & (stmt.topic | _PRONOUN_TERMS))
@@ -793,7 +839,9 @@ def _matches(
             # surface subject is the logical object; the agent, if any, the logical subject
             subj_terms = pred.subject or frozenset()
             logical = (not frame.objects or bool(subj_terms & frame.objects)) and (
-                pred.agent is None or _subject_ok(frame, stmt, pred, pred.agent)
+                _subject_ok(frame, stmt, pred, pred.agent)
+                if pred.agent is not None
+                else frame.agentless
             )
             # or the frame is itself written in the passive ("gradients computed from ...")
             surface = bool(subj_terms & frame.subjects) and _object_ok(frame, clause.raw, pred)[0]
