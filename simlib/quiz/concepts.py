@@ -279,10 +279,17 @@ _PHRASE_RE = re.compile(
 _TYPOS = ((re.compile(r"\bparal+el+"), "parallel"), (re.compile(r"\bsynchroni[sz]"), "synchronis"))
 
 
+_DP_ADJECTIVE = re.compile(
+    r"\bdata[- ]parallel (ranks?|gpus?|workers?|devices?|processe?s?|replicas?|groups?|"
+    r"degree|dimension|size|peers?|nodes?)\b"
+)
+
+
 def _normalise(text: str) -> str:
     text = text[:MAX_ANSWER_CHARS].lower().replace("\u2019", "'").replace("\u2018", "'")
     for typo, fix in _TYPOS:
         text = typo.sub(fix, text)
+    text = _DP_ADJECTIVE.sub(r"\1", text)  # "the data-parallel ranks" are just the ranks
     text = _FRACTION.sub(" onenth ", text)
     return _PHRASE_RE.sub(lambda m: f" {PHRASES[m.group(0)]} ", text)
 
@@ -545,6 +552,7 @@ class Predicate:
     aux_negated: bool  # negated between subject and relation, or right before the subject
     clause: int
     first_sentence: bool = False
+    window: frozenset[str] = frozenset()  # the words an ``also`` group may come from
 
 
 PARTICIPLES = frozenset(
@@ -568,12 +576,17 @@ ADJECTIVES = frozenset(
 )
 
 
-_NOUN_PREPOSITIONS = PREPOSITIONS - {"to", "by", "for", "after", "before", "like", "about"}
+_NOUN_PREPOSITIONS = (PREPOSITIONS | {"as"}) - {"to", "by", "for", "after", "before", "like", "about"}
+
+
+NOUN_FORMS = frozenset(("training", "learning", "schedule", "schedules"))
 
 
 def _nominal(raw: Sequence[str], start: int) -> bool:
     """A relation word used as a noun: right after an article ("the training batch", "a
     copy"), or after an article and an adjective ("an identical replica")."""
+    if raw[start] in NOUN_FORMS:
+        return True
     if start >= 1 and raw[start - 1] in ARTICLES | ADJECTIVES | _NOUN_PREPOSITIONS:
         return True
     return start >= 2 and raw[start - 2] in ARTICLES and raw[start - 1] in ADJECTIVES
@@ -635,6 +648,21 @@ def _after_colon(raw: Sequence[str], lo: int, hi: int) -> Sequence[str]:
 
 def _after_aux(raw: Sequence[str], start: int) -> bool:
     return any(lemma(w) in PASSIVE_AUX for w in raw[max(0, start - 2) : start])
+
+
+def _explicit_subject(raw, subjects, objects, positions, k) -> int | None:
+    """Where predicate ``k``'s own subject starts (None: it has none of its own)."""
+    start = positions[k][0]
+    lo = positions[k - 1][1] if k else 0
+    passive = any(lemma(w) in PASSIVE_AUX for w in raw[max(0, start - 2) : start])
+    pool = subjects + (objects if passive else [])
+    cands = [s for s in pool if s.start >= lo and s.end <= start and not _in_pp(raw, s.start)]
+    if not cands:
+        return None
+    near = max(s.end for s in cands)
+    if k and any(w in COORDINATORS for w in raw[near:start]):
+        return None
+    return min(s.start for s in cands if s.end == near)
 
 
 def _verbs(rels: list[Span], raw: Sequence[str], lemmas: Sequence[str]) -> list[Span]:
@@ -721,9 +749,24 @@ def _predicates(
         topics = idx.find(compiled.topics)
         positions = sorted({(s.start, s.end) for s in chosen})
         raw = clause.raw
+        if (
+            len(positions) > 1
+            and raw[positions[0][0]].endswith("ing")
+            and all(w in _IMPERATIVE_LEAD for w in raw[: positions[0][0]])
+            and any(s.start == positions[0][0] and s.end <= positions[1][0] for s in subjects)
+        ):
+            # "Interleaving stages reduces it": a gerund subject, not a verb of its own
+            chosen = [c for c in chosen if c.start != positions[0][0]]
+            positions = positions[1:]
+        heads = [
+            _explicit_subject(raw, subjects, objects, positions, k)
+            for k in range(len(positions))
+        ]
         for k, (start, end) in enumerate(positions):
             span_lo = positions[k - 1][1] if k else 0
             span_hi = positions[k + 1][0] if k + 1 < len(positions) else len(raw)
+            if k + 1 < len(positions) and heads[k + 1] is not None:
+                span_hi = heads[k + 1]  # objects stop where the next verb's subject starts
             rel_terms = [s for s in chosen if s.start == start and s.end == end]
             before = raw[max(0, start - 2) : start]
             passive = any(lemma(w) in PASSIVE_AUX for w in before) and _participle(raw[start])
@@ -772,10 +815,16 @@ def _predicates(
             else:
                 after = [t for t in topics if t.start >= start]
                 topic = min(after, key=lambda s: s.start).term if after else last_topic
+            lo = span_lo
+            if prev is not None:
+                commas = [j for j in range(span_lo, start) if raw[j] == ","]
+                if commas:
+                    lo = commas[-1] + 1  # ", and after a failure it saves": a new clause
+            window = frozenset(clause.lemmas[lo:])
             for rel in rel_terms:
                 pred = Predicate(
                     rel, subject, generic, objs, agent, passive, topic, aux_neg, ci,
-                    clause.sentence == 0,
+                    clause.sentence == 0, window,
                 )
                 out.append(pred)
             prev = Predicate(
@@ -829,7 +878,7 @@ def _matches(
                 return False
         elif pred.topic not in stmt.topic:
             return False
-    words = reading.sentence_words[clause.sentence]
+    words = pred.window
     for frame in stmt.frames:
         if pred.relation.term not in frame.relations:
             continue
