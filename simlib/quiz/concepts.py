@@ -79,6 +79,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 __all__ = [
     "ConceptResult",
@@ -178,7 +179,6 @@ PHRASES = {
     "mini-batches": "minibatches", "mini batches": "minibatches",
     "without zero": "dataparallel", "not only": "", "not just": "", "but also": "and also", "no longer": "not",
     "instead of": "insteadof", "rather than": "insteadof",
-    "cannot": "can not", "can't": "can not", "won't": "will not", "n't": " not",
     "single-device": "single device", "one-gpu": "one gpu", "data-loader": "dataloader",
     "data loader": "dataloader",
 }
@@ -218,7 +218,7 @@ FUNCTION_WORDS = frozenset(
     "why via per through until after before since once about up out off down".split()
 )
 
-_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[=,]|->|:")
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[=,]|:")
 _SENTENCE_END = re.compile(r"(?<!\d)[.!?;]+|[.!?;]+(?!\d)|\n+")
 
 
@@ -258,40 +258,74 @@ for _group in SYNONYM_GROUPS:
         SYNONYMS.setdefault(_base(_w), _base(_words[0]))
 
 
+@lru_cache(maxsize=65536)
 def lemma(word: str) -> str:
     """The token a word is read as: its stem, then the head of its synonym group.
 
     >>> [lemma(w) for w in ("sharded", "divides", "GPUs", "held", "copies", "replicated")]
-    ['split', 'split', 'devic', 'hold', 'copy', 'copy']
+    ['split', 'split', 'devic', 'hav', 'copy', 'copy']
     """
     base = _base(word.lower())
     return SYNONYMS.get(base, base)
 
 
-_PHRASE_RE = re.compile(
-    "|".join(
-        (r"(?<![a-z0-9])" if k[0].isalnum() else "") + re.escape(k) + r"(?![a-z0-9])"
-        for k in sorted(PHRASES, key=len, reverse=True)
-    )
-)
+def _phrase_table() -> dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]]:
+    """PHRASES keyed by their first word, longest first: words -> replacement words."""
+    table: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {}
+    for key, value in PHRASES.items():
+        words = tuple(_WORD.findall(_pre(key)))
+        if words:
+            table.setdefault(words[0], []).append((words, tuple(value.split())))
+    for entries in table.values():
+        entries.sort(key=lambda e: -len(e[0]))
+    return table
 
 
 _TYPOS = ((re.compile(r"\bparal+el+"), "parallel"), (re.compile(r"\bsynchroni[sz]"), "synchronis"))
-
-
 _DP_ADJECTIVE = re.compile(
     r"\bdata[- ]parallel (ranks?|gpus?|workers?|devices?|processe?s?|replicas?|groups?|"
     r"degree|dimension|size|peers?|nodes?)\b"
 )
+_CONTRACTIONS = re.compile(r"\b(can't|cannot|won't)|n't\b")
+_CONTRACTED = {"can't": " can not", "cannot": " can not", "won't": " will not"}
+
+
+def _pre(text: str) -> str:
+    """Lower-case text with contractions opened and hyphens as spaces ("->" kept)."""
+    text = text.lower().replace("\u2019", "'").replace("\u2018", "'")
+    text = _CONTRACTIONS.sub(lambda m: _CONTRACTED.get(m.group(0), " not"), text)
+    return text.replace("->", " = ").replace("-", " ")
 
 
 def _normalise(text: str) -> str:
-    text = text[:MAX_ANSWER_CHARS].lower().replace("\u2019", "'").replace("\u2018", "'")
-    for typo, fix in _TYPOS:
-        text = typo.sub(fix, text)
-    text = _DP_ADJECTIVE.sub(r"\1", text)  # "the data-parallel ranks" are just the ranks
-    text = _FRACTION.sub(" onenth ", text)
-    return _PHRASE_RE.sub(lambda m: f" {PHRASES[m.group(0)]} ", text)
+    """The answer's text as the tokeniser sees it: typos fixed, "1/N" one token."""
+    text = text[:MAX_ANSWER_CHARS].lower()
+    if "parale" in text or "paral" in text or "synchroni" in text:
+        for typo, fix in _TYPOS:
+            text = typo.sub(fix, text)
+    if "parallel" in text:
+        text = _DP_ADJECTIVE.sub(r"\1", text)  # "the data-parallel ranks" are just the ranks
+    if "/" in text or "nth" in text:
+        text = _FRACTION.sub(" onenth ", text)
+    return _pre(text)
+
+
+_PHRASES_BY_FIRST = _phrase_table()
+
+
+def _merge_phrases(words: list[str]) -> list[str]:
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        for key, value in _PHRASES_BY_FIRST.get(words[i], ()):
+            if tuple(words[i : i + len(key)]) == key:
+                out.extend(value)
+                i += len(key)
+                break
+        else:
+            out.append(words[i])
+            i += 1
+    return out
 
 
 # --- reading an answer -------------------------------------------------------------------------
@@ -321,7 +355,7 @@ def _words(piece: str) -> list[str]:
     words heads a definition ("DP: ...", "Fix: ...") and reads as "is", else as a comma."""
     out: list[str] = []
     since = 0
-    for w in _WORD.findall(piece):
+    for w in _merge_phrases(_WORD.findall(piece)):
         if w in ("=", "->"):
             out.append("is")
         elif w == ":":
@@ -395,8 +429,14 @@ def compile_term(text: str) -> Term:
     (frozenset({'full'}), frozenset({'copy'}))
     """
     slots = []
-    for chunk in _normalise(text.replace("|", " | ")).replace(" | ", "|").split():
-        alts = frozenset(lemma(a) for a in chunk.split("|") if a and a.strip("'"))
+    chunks = _normalise(text.replace("|", " | ")).replace(" | ", "|").split()
+    for chunk in _merge_phrases(chunks):
+        alts = frozenset(
+            lemma(w)
+            for a in chunk.split("|")
+            for w in _merge_phrases([a.strip("'")])
+            if w
+        )
         if alts:
             slots.append(alts)
     return tuple(slots)
@@ -407,29 +447,6 @@ class Span:
     start: int
     end: int  # exclusive
     term: Term
-
-
-def _find(term: Term, lemmas: Sequence[str], index: dict[str, list[int]]) -> list[Span]:
-    """Every occurrence of ``term``: its slots in order, each within TERM_GAP words."""
-    spans = []
-    starts = sorted({i for alt in term[0] for i in index.get(alt, ())})
-    for start in starts:
-        pos = start
-        for slot in term[1:]:
-            nxt = next(
-                (
-                    j
-                    for j in range(pos + 1, min(len(lemmas), pos + 2 + TERM_GAP))
-                    if lemmas[j] in slot
-                ),
-                None,
-            )
-            if nxt is None or "," in lemmas[pos + 1 : nxt]:
-                break
-            pos = nxt
-        else:
-            spans.append(Span(start, pos + 1, term))
-    return spans
 
 
 @dataclass(frozen=True)
@@ -489,6 +506,11 @@ class CompiledItem:
     subjects: frozenset[Term]
     objects: frozenset[Term]
     topics: frozenset[Term]
+    nouns: frozenset[Term]  # subjects and objects
+    by_first: dict[str, tuple[Term, ...]]  # every term by each word its first slot allows
+    statements: tuple[Statement, ...]  # concepts, then misconceptions
+    # relation term -> (statement index, statement, its frames with that relation)
+    by_relation: dict[Term, tuple[tuple[int, Statement, tuple[CompiledFrame, ...]], ...]]
 
 
 def _statement(sid: str, frames, topic: Iterable[str], lenient: bool) -> Statement:
@@ -512,13 +534,29 @@ def compile_item(item) -> CompiledItem:
     frames = [f for s in statements for f in s.frames]
     topics = frozenset(t for s in statements for t in s.topic)
     pronouns = frozenset((frozenset((p,)),) for p in SUBJECT_PRONOUNS | PRONOUNS | RELATIVES)
+    relations = frozenset(t for f in frames for t in f.relations)
+    subjects = frozenset(t for f in frames for t in f.subjects) | topics | pronouns
+    objects = frozenset(t for f in frames for t in f.objects)
+    by_first: dict[str, set[Term]] = {}
+    for term in relations | subjects | objects | topics:
+        for word in term[0]:
+            by_first.setdefault(word, set()).add(term)
+    by_relation: dict[Term, list[tuple[int, Statement, tuple[CompiledFrame, ...]]]] = {}
+    for index, stmt in enumerate(statements):
+        for rel in {r for f in stmt.frames for r in f.relations}:
+            chosen = tuple(f for f in stmt.frames if rel in f.relations)
+            by_relation.setdefault(rel, []).append((index, stmt, chosen))
     return CompiledItem(
+        statements=tuple(statements),
+        by_relation={r: tuple(v) for r, v in by_relation.items()},
         concepts=concepts,
         misconceptions=tuple(wrong),
-        relations=frozenset(t for f in frames for t in f.relations),
-        subjects=frozenset(t for f in frames for t in f.subjects) | topics | pronouns,
-        objects=frozenset(t for f in frames for t in f.objects),
+        relations=relations,
+        subjects=subjects,
+        objects=objects,
         topics=topics,
+        nouns=subjects | objects,
+        by_first={w: tuple(sorted(ts, key=repr)) for w, ts in by_first.items()},
     )
 
 
@@ -552,7 +590,7 @@ class Predicate:
     aux_negated: bool  # negated between subject and relation, or right before the subject
     clause: int
     first_sentence: bool = False
-    window: frozenset[str] = frozenset()  # the words an ``also`` group may come from
+    window: int = 0  # where the words an ``also`` group may come from start in the clause
 
 
 PARTICIPLES = frozenset(
@@ -619,22 +657,34 @@ def _terms_at(spans: Sequence[Span], end: int) -> frozenset[Term]:
 
 
 class _ClauseIndex:
-    """Term occurrences in one clause, found once per item vocabulary."""
+    """Every occurrence of the item's terms in one clause, found in one pass by first word."""
 
-    def __init__(self, clause: Clause):
-        self.clause = clause
-        index: dict[str, list[int]] = {}
-        for i, w in enumerate(clause.lemmas):
-            index.setdefault(w, []).append(i)
-        self.index = index
+    def __init__(self, clause: Clause, compiled: CompiledItem):
+        lemmas = clause.lemmas
+        n = len(lemmas)
+        found: list[Span] = []
+        for i, w in enumerate(lemmas):
+            for term in compiled.by_first.get(w, ()):
+                pos = i
+                for slot in term[1:]:
+                    stop = min(n, pos + 2 + TERM_GAP)
+                    nxt = -1
+                    for j in range(pos + 1, stop):
+                        w2 = lemmas[j]
+                        if w2 == ",":
+                            break
+                        if w2 in slot:
+                            nxt = j
+                            break
+                    if nxt < 0:
+                        break
+                    pos = nxt
+                else:
+                    found.append(Span(i, pos + 1, term))
+        self.spans = found
 
-    def find(self, terms: Iterable[Term]) -> list[Span]:
-        lemmas = self.clause.lemmas
-        out = []
-        for t in terms:
-            if any(alt in self.index for alt in t[0]):
-                out.extend(_find(t, lemmas, self.index))
-        return out
+    def find(self, terms: frozenset[Term]) -> list[Span]:
+        return [s for s in self.spans if s.term in terms]
 
 
 def _after_colon(raw: Sequence[str], lo: int, hi: int) -> Sequence[str]:
@@ -646,17 +696,17 @@ def _after_colon(raw: Sequence[str], lo: int, hi: int) -> Sequence[str]:
     return raw[lo:hi]
 
 
-def _after_aux(raw: Sequence[str], start: int) -> bool:
-    return any(lemma(w) in PASSIVE_AUX for w in raw[max(0, start - 2) : start])
+def _after_aux(lemmas: Sequence[str], start: int) -> bool:
+    """An auxiliary (be, get) in the two words before ``start`` (of the lemmas)."""
+    return any(w in PASSIVE_AUX for w in lemmas[max(0, start - 2) : start])
 
 
-def _explicit_subject(raw, subjects, objects, positions, k) -> int | None:
+def _explicit_subject(raw, lem, free_subjects, free_nouns, positions, k) -> int | None:
     """Where predicate ``k``'s own subject starts (None: it has none of its own)."""
     start = positions[k][0]
     lo = positions[k - 1][1] if k else 0
-    passive = any(lemma(w) in PASSIVE_AUX for w in raw[max(0, start - 2) : start])
-    pool = subjects + (objects if passive else [])
-    cands = [s for s in pool if s.start >= lo and s.end <= start and not _in_pp(raw, s.start)]
+    pool = free_nouns if _after_aux(lem, start) else free_subjects
+    cands = [s for s in pool if s.start >= lo and s.end <= start]
     if not cands:
         return None
     near = max(s.end for s in cands)
@@ -686,7 +736,7 @@ def _verbs(rels: list[Span], raw: Sequence[str], lemmas: Sequence[str]) -> list[
             first = out[-1]
             if (
                 lemmas[first.start] in AUXILIARIES
-                or (raw[first.start].endswith("ed") and not _after_aux(raw, first.start))
+                or (raw[first.start].endswith("ed") and not _after_aux(lemmas, first.start))
                 or raw[first.start].endswith("ing")
                 and all(w in _IMPERATIVE_LEAD for w in raw[: first.start])
             ):
@@ -715,11 +765,11 @@ def _predicates(
             continue
         if clause.sentence != prev_sentence:
             prev, prev_sentence = None, clause.sentence
-        idx = _ClauseIndex(clause)
+        idx = _ClauseIndex(clause, compiled)
         raw = clause.raw
         nouns = {
             (t.start, t.end)
-            for t in idx.find(compiled.subjects | compiled.objects)
+            for t in idx.find(compiled.nouns)
             if (t.start >= 1 and raw[t.start - 1] in DETERMINERS)
             or (t.end < len(raw) and raw[t.end] in MODALS)
         }
@@ -758,8 +808,11 @@ def _predicates(
             # "Interleaving stages reduces it": a gerund subject, not a verb of its own
             chosen = [c for c in chosen if c.start != positions[0][0]]
             positions = positions[1:]
+        lem = clause.lemmas
+        free_subjects = [t for t in subjects if not _in_pp(raw, t.start)]
+        free_nouns = free_subjects + [t for t in objects if not _in_pp(raw, t.start)]
         heads = [
-            _explicit_subject(raw, subjects, objects, positions, k)
+            _explicit_subject(raw, lem, free_subjects, free_nouns, positions, k)
             for k in range(len(positions))
         ]
         for k, (start, end) in enumerate(positions):
@@ -768,14 +821,9 @@ def _predicates(
             if k + 1 < len(positions) and heads[k + 1] is not None:
                 span_hi = heads[k + 1]  # objects stop where the next verb's subject starts
             rel_terms = [s for s in chosen if s.start == start and s.end == end]
-            before = raw[max(0, start - 2) : start]
-            passive = any(lemma(w) in PASSIVE_AUX for w in before) and _participle(raw[start])
-            pool = subjects + (objects if passive else [])
-            cands = [
-                s
-                for s in pool
-                if s.start >= span_lo and s.end <= start and not _in_pp(raw, s.start)
-            ]
+            passive = _after_aux(lem, start) and _participle(raw[start])
+            pool = free_nouns if passive else free_subjects
+            cands = [s for s in pool if s.start >= span_lo and s.end <= start]
             subject: frozenset[Term] | None = None
             generic = False
             aux_neg = False
@@ -820,11 +868,10 @@ def _predicates(
                 commas = [j for j in range(span_lo, start) if raw[j] == ","]
                 if commas:
                     lo = commas[-1] + 1  # ", and after a failure it saves": a new clause
-            window = frozenset(clause.lemmas[lo:])
             for rel in rel_terms:
                 pred = Predicate(
                     rel, subject, generic, objs, agent, passive, topic, aux_neg, ci,
-                    clause.sentence == 0, window,
+                    clause.sentence == 0, lo,
                 )
                 out.append(pred)
             prev = Predicate(
@@ -869,8 +916,13 @@ def _object_ok(frame: CompiledFrame, raw: Sequence[str], pred: Predicate) -> tup
 
 
 def _matches(
-    stmt: Statement, pred: Predicate, reading: Reading, negated_clause: bool
+    stmt: Statement,
+    frames: Sequence[CompiledFrame],
+    pred: Predicate,
+    reading: Reading,
+    negated_clause: bool,
 ) -> bool:
+    """True when ``pred`` states one of ``frames`` (those of ``stmt`` with its relation)."""
     clause = reading.clauses[pred.clause]
     if stmt.topic:
         if pred.topic is None:
@@ -878,12 +930,13 @@ def _matches(
                 return False
         elif pred.topic not in stmt.topic:
             return False
-    words = pred.window
-    for frame in stmt.frames:
-        if pred.relation.term not in frame.relations:
-            continue
-        if any(not (group & words) for group in frame.also):
-            continue
+    words: frozenset[str] | None = None
+    for frame in frames:
+        if frame.also:
+            if words is None:
+                words = frozenset(clause.lemmas[pred.window :])
+            if any(not (group & words) for group in frame.also):
+                continue
         if pred.passive:
             # surface subject is the logical object; the agent, if any, the logical subject
             subj_terms = pred.subject or frozenset()
@@ -943,11 +996,18 @@ def grade_concepts(item, answer: str) -> ConceptResult:
     reading = read_answer(answer if isinstance(answer, str) else "")
     preds, negated = _predicates(compiled, reading)
 
-    def stated(stmt: Statement) -> bool:
-        return any(_matches(stmt, p, reading, negated[p.clause]) for p in preds)
-
-    hit = {s.id for s in compiled.concepts if stated(s)}
-    wrong = [(s.id, cancels) for s, cancels in compiled.misconceptions if stated(s)]
+    said: set[int] = set()
+    for p in preds:
+        for index, stmt, frames in compiled.by_relation.get(p.relation.term, ()):
+            if index not in said and _matches(stmt, frames, p, reading, negated[p.clause]):
+                said.add(index)
+    statements = compiled.statements
+    hit = {statements[i].id for i in said if i < len(compiled.concepts)}
+    wrong = [
+        (s.id, cancels)
+        for k, (s, cancels) in enumerate(compiled.misconceptions)
+        if len(compiled.concepts) + k in said
+    ]
     for _, cancels in wrong:
         hit.difference_update(cancels)
     ids = [c.id for c in item.concepts]
