@@ -92,6 +92,7 @@ __all__ = [
 MAX_ANSWER_CHARS = 20_000
 LIST_MIN_WORDS = 8
 LIST_FUNCTION_SHARE = 0.1
+CLAUSE_MAX_WORDS = 80
 TERM_GAP = 2  # words a multi-word term may skip between its words ("copy of the model")
 
 TOPIC = "$topic"
@@ -177,7 +178,8 @@ PHRASES = {
     "micro-batch": "microbatch", "micro batch": "microbatch", "micro-batches": "microbatches",
     "micro batches": "microbatches", "mini-batch": "minibatch", "mini batch": "minibatch",
     "mini-batches": "minibatches", "mini batches": "minibatches",
-    "without zero": "dataparallel", "not only": "", "not just": "", "but also": "and also", "no longer": "not",
+    "without zero": "dataparallel", "not only": "", "not just": "", "each one": "each",
+    "every one": "each", "each of them": "each", "each of the": "each", "but also": "and also", "no longer": "not",
     "instead of": "insteadof", "rather than": "insteadof",
     "single-device": "single device", "one-gpu": "one gpu", "data-loader": "dataloader",
     "data loader": "dataloader",
@@ -188,6 +190,9 @@ NEGATORS = frozenset("not no never none neither nor without nobody".split())
 CONTRASTS = frozenset("but whereas while whilst however although though unlike yet".split())
 NEGATING = "insteadof"
 COORDINATORS = frozenset("and or then also , so".split())
+CLAUSE_MARKERS = COORDINATORS | frozenset(
+    "that which who because when if while since as after before until unless".split()
+)
 PASSIVE_AUX = frozenset(("be", "get"))
 AUXILIARIES = frozenset(("be", "get", "hav", "do"))
 MODALS = frozenset(
@@ -412,6 +417,9 @@ def read_answer(text: str) -> Reading:
                 continue
             raw.append(w)
             lem.append(m)
+            if len(raw) >= CLAUSE_MAX_WORDS:  # a run-on: bound the work per clause
+                clauses.append(Clause(tuple(raw), tuple(lem), index, negated))
+                raw, lem = [], []
         if raw:
             clauses.append(Clause(tuple(raw), tuple(lem), index, negated))
     return Reading(tuple(clauses), tuple(sentence_words), frozenset(lists))
@@ -818,8 +826,9 @@ def _predicates(
         for k, (start, end) in enumerate(positions):
             span_lo = positions[k - 1][1] if k else 0
             span_hi = positions[k + 1][0] if k + 1 < len(positions) else len(raw)
-            if k + 1 < len(positions) and heads[k + 1] is not None:
-                span_hi = heads[k + 1]  # objects stop where the next verb's subject starts
+            nxt = heads[k + 1] if k + 1 < len(positions) else None
+            if nxt is not None and any(w in CLAUSE_MARKERS for w in raw[end:nxt]):
+                span_hi = nxt  # "..., and after a failure it saves": objects stop there
             rel_terms = [s for s in chosen if s.start == start and s.end == end]
             passive = _after_aux(lem, start) and _participle(raw[start])
             pool = free_nouns if passive else free_subjects
