@@ -44,7 +44,7 @@ ROWS = yaml.safe_load(LABELS.read_text())["answers"]
 
 
 def _agreement(rows) -> tuple[float, float, int, int]:
-    """(share of concept decisions that agree, share of answers wholly right, answers, decisions)."""
+    """(share of concept decisions agreeing, share of answers wholly right, answers, decisions)."""
     decisions = agree = exact = 0
     for row in rows:
         item = ITEMS[row["item"]]
@@ -103,7 +103,9 @@ def keyword_lists(item: ConceptItem) -> dict[str, str]:
         "model answer, in order": " ".join(words),
         "model answer, commas": ", ".join(words),
         "model answer, sorted": " ".join(sorted(words)),
-        "model answer, lines": "\n".join(" ".join(words[k : k + 4]) for k in range(0, len(words), 4)),
+        "model answer, lines": "\n".join(
+            " ".join(words[k : k + 4]) for k in range(0, len(words), 4)
+        ),
         "concept names": " ".join(rubric),
     }
 
@@ -168,7 +170,8 @@ def test_the_issue_examples():
     assert right.fraction >= 0.75 and "gathers" in right.found
     dp_mp = ITEMS["basics-dp-vs-mp"]
     wrong = grade_concepts(
-        dp_mp, "Data parallelism splits the model across devices and model parallelism splits the data."
+        dp_mp,
+        "Data parallelism splits the model across devices and model parallelism splits the data.",
     )
     assert wrong.found == () and set(wrong.misconceptions) == {"dp-splits-model", "mp-splits-data"}
 
@@ -214,7 +217,9 @@ def test_feedback_names_each_missed_concept_and_misconception():
     for missed in ("dp-same-model", "mp-splits-model", "mp-same-data"):
         assert names[missed] in result.feedback
     assert names["dp-splits-data"] not in result.feedback
-    wrong = grade_answer(item, "Model parallelism splits the data; data parallelism splits the model.")
+    wrong = grade_answer(
+        item, "Model parallelism splits the data; data parallelism splits the model."
+    )
     assert wrong.score == 0 and "Careful:" in wrong.feedback
     assert set(wrong.details["misconceptions"]) == {"mp-splits-data", "dp-splits-model"}
 

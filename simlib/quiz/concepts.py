@@ -101,6 +101,7 @@ YOU = "you"
 
 # --- the lexicon -----------------------------------------------------------------------------
 
+# fmt: off
 IRREGULAR = {
     "held": "hold", "kept": "keep", "fed": "feed", "got": "get", "gotten": "get",
     "gave": "give", "given": "give", "ran": "run", "sent": "send", "lost": "lose",
@@ -119,10 +120,11 @@ IRREGULAR = {
     "during": "during", "bring": "bring", "brings": "bring", "thing": "thing", "things": "thing",
     "fewer": "few", "smaller": "small", "larger": "large", "bigger": "big", "better": "good",
     "worse": "bad", "higher": "high", "older": "old", "faster": "fast",
-    "slower": "slow", "longer": "long", "shorter": "short", "more": "more", "less": "less",
+    "slower": "slow", "longer": "long", "shorter": "short", "more": "more",
     "sped": "speed", "hurt": "hurt", "hurts": "hurt", "hurting": "hurt", "gpus": "gpu",
     "tpus": "tpu", "cpus": "cpu",
 }
+# fmt: on
 _UNDOUBLE = frozenset("bdgmnprt")
 
 # Words of one group read as the group's first word (after lemmatising).
@@ -157,6 +159,7 @@ SYNONYM_GROUPS = (
 )
 
 # Multi-word names read as one token (matched on lower-cased text, longest first).
+# fmt: off
 PHRASES = {
     "data-parallelism": "dataparallel", "data parallelism": "dataparallel",
     "data parallel": "dataparallel", "data-parallel": "dataparallel", "dp": "dataparallel",
@@ -179,11 +182,13 @@ PHRASES = {
     "micro batches": "microbatches", "mini-batch": "minibatch", "mini batch": "minibatch",
     "mini-batches": "minibatches", "mini batches": "minibatches",
     "without zero": "dataparallel", "not only": "", "not just": "", "each one": "each",
-    "every one": "each", "each of them": "each", "each of the": "each", "but also": "and also", "no longer": "not",
+    "every one": "each", "each of them": "each", "each of the": "each", "but also": "and also",
+    "no longer": "not",
     "instead of": "insteadof", "rather than": "insteadof",
     "single-device": "single device", "one-gpu": "one gpu", "data-loader": "dataloader",
     "data loader": "dataloader",
 }
+# fmt: on
 _FRACTION = re.compile(r"\b1\s*/\s*(n|k|p|d|\d+)(st|nd|rd|th)?\b|\bn-?th\b|\bone\s+nth\b")
 
 NEGATORS = frozenset("not no never none neither nor without nobody".split())
@@ -223,6 +228,7 @@ FUNCTION_WORDS = frozenset(
     "why via per through until after before since once about up out off down".split()
 )
 
+_NON_WORD = re.compile(r"[^a-z0-9]")
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[=,]|:")
 _SENTENCE_END = re.compile(r"(?<!\d)[.!?;]+|[.!?;]+(?!\d)|\n+")
 
@@ -440,10 +446,7 @@ def compile_term(text: str) -> Term:
     chunks = _normalise(text.replace("|", " | ")).replace(" | ", "|").split()
     for chunk in _merge_phrases(chunks):
         alts = frozenset(
-            lemma(w)
-            for a in chunk.split("|")
-            for w in _merge_phrases([a.strip("'")])
-            if w
+            lemma(w) for a in chunk.split("|") for w in _merge_phrases([_NON_WORD.sub("", a)]) if w
         )
         if alts:
             slots.append(alts)
@@ -479,7 +482,7 @@ class Statement:
     lenient_topic: bool
 
 
-_GENERIC_ACTORS = frozenset(((frozenset((w,)),) for w in (YOU, "we")))
+_GENERIC_ACTORS = frozenset((frozenset((w,)),) for w in (YOU, "we"))
 
 
 def compile_frame(frame) -> CompiledFrame:
@@ -622,7 +625,15 @@ ADJECTIVES = frozenset(
 )
 
 
-_NOUN_PREPOSITIONS = (PREPOSITIONS | {"as"}) - {"to", "by", "for", "after", "before", "like", "about"}
+_NOUN_PREPOSITIONS = (PREPOSITIONS | {"as"}) - {
+    "to",
+    "by",
+    "for",
+    "after",
+    "before",
+    "like",
+    "about",
+}
 
 
 NOUN_FORMS = frozenset(("training", "learning", "schedule", "schedules"))
@@ -795,8 +806,15 @@ def _predicates(
                 # "stores it once instead of eight times": the verb is understood
                 objs = tuple(idx.find(compiled.objects))
                 gap = Predicate(
-                    prev.relation, prev.subject, prev.generic, objs, None, False, prev.topic,
-                    False, ci,
+                    prev.relation,
+                    prev.subject,
+                    prev.generic,
+                    objs,
+                    None,
+                    False,
+                    prev.topic,
+                    False,
+                    ci,
                 )
                 out.append(gap)
             if topics:
@@ -850,7 +868,9 @@ def _predicates(
                     ante = [a for a in subjects + objects if a.end == back]
                     if ante:
                         subject = subject | _terms_at(ante, back)
-                aux_neg = (_count_negators(raw, near, start) + _negated_before(raw, s_start)) % 2 == 1
+                aux_neg = (
+                    _count_negators(raw, near, start) + _negated_before(raw, s_start)
+                ) % 2 == 1
             elif prev is not None:
                 subject, generic = prev.subject, prev.generic
                 passive = passive or (prev.passive and _participle(raw[start]))
@@ -879,8 +899,17 @@ def _predicates(
                     lo = commas[-1] + 1  # ", and after a failure it saves": a new clause
             for rel in rel_terms:
                 pred = Predicate(
-                    rel, subject, generic, objs, agent, passive, topic, aux_neg, ci,
-                    clause.sentence == 0, lo,
+                    rel,
+                    subject,
+                    generic,
+                    objs,
+                    agent,
+                    passive,
+                    topic,
+                    aux_neg,
+                    ci,
+                    clause.sentence == 0,
+                    lo,
                 )
                 out.append(pred)
             prev = Predicate(
