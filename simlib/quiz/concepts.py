@@ -717,9 +717,10 @@ class _ClauseIndex:
                 else:
                     found.append(Span(i, pos + 1, term))
         self.spans = found
-
-    def find(self, terms: frozenset[Term]) -> list[Span]:
-        return [s for s in self.spans if s.term in terms]
+        self.relations = [s for s in found if s.term in compiled.relations]
+        self.subjects = [s for s in found if s.term in compiled.subjects]
+        self.objects = [s for s in found if s.term in compiled.objects]
+        self.topics = [s for s in found if s.term in compiled.topics]
 
 
 def _after_colon(raw: Sequence[str], lo: int, hi: int) -> Sequence[str]:
@@ -804,23 +805,23 @@ def _predicates(
         raw = clause.raw
         nouns = {
             (t.start, t.end)
-            for t in idx.find(compiled.nouns)
+            for t in idx.subjects + idx.objects
             if (t.start >= 1 and raw[t.start - 1] in DETERMINERS)
             or (t.end < len(raw) and raw[t.end] in MODALS)
         }
         rels = [
             r
-            for r in idx.find(compiled.relations)
+            for r in idx.relations
             if not _nominal(clause.raw, r.start) and (r.start, r.end) not in nouns
         ]
         # longest relation wins where two overlap
         rels.sort(key=lambda s: (s.start, -(s.end - s.start)))
         chosen = _verbs(rels, clause.raw, clause.lemmas)
         if not chosen:
-            topics = idx.find(compiled.topics)
+            topics = idx.topics
             if clause.negated and prev is not None:
                 # "stores it once instead of eight times": the verb is understood
-                objs = tuple(idx.find(compiled.objects))
+                objs = tuple(idx.objects)
                 gap = Predicate(
                     prev.relation,
                     prev.subject,
@@ -836,9 +837,7 @@ def _predicates(
             if topics:
                 last_topic = max(topics, key=lambda s: s.end).term
             continue
-        subjects = idx.find(compiled.subjects)
-        objects = idx.find(compiled.objects)
-        topics = idx.find(compiled.topics)
+        subjects, objects, topics = idx.subjects, idx.objects, idx.topics
         positions = sorted({(s.start, s.end) for s in chosen})
         raw = clause.raw
         if (
