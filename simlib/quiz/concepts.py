@@ -533,7 +533,6 @@ class CompiledItem:
     subjects: frozenset[Term]
     objects: frozenset[Term]
     topics: frozenset[Term]
-    nouns: frozenset[Term]  # subjects and objects
     by_first: dict[str, tuple[Term, ...]]  # every term by each word its first slot allows
     statements: tuple[Statement, ...]  # concepts, then misconceptions
     # relation term -> (statement index, statement, its frames with that relation)
@@ -582,7 +581,6 @@ def compile_item(item) -> CompiledItem:
         subjects=subjects,
         objects=objects,
         topics=topics,
-        nouns=subjects | objects,
         by_first={w: tuple(sorted(ts, key=repr)) for w, ts in by_first.items()},
     )
 

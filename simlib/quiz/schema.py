@@ -284,7 +284,7 @@ class Frame(_Model):
     in a grammatical order (see :mod:`simlib.quiz.concepts`). Each entry is a term of one or
     more words; ``|`` lists alternatives for one word (``"full|whole copy"``). ``$topic`` in
     ``subject`` stands for the concept's topic; ``*`` accepts any subject. ``also`` lists
-    groups of words (``|``-separated), one of each group must occur in the sentence.
+    groups of words (``|``-separated), one of each group must occur in the predicate's clause.
     ``negated: true`` states the concept only when negated ("no GPU keeps a full copy")."""
 
     subject: tuple[Phrase, ...] = Field(min_length=1, max_length=80)
