@@ -189,6 +189,7 @@ PHRASES = {
     "pipeline-parallel": "pipelineparallel", "pp": "pipelineparallel",
     "all-reduce": "allreduce", "all reduce": "allreduce", "allreduce": "allreduce",
     "all-gather": "allgather", "all gather": "allgather", "allgather": "allgather",
+    "all reduced": "allreduced", "all gathered": "allgathered",
     "reduce-scatter": "reducescatter", "reduce scatter": "reducescatter",
     "parameter server": "paramserver", "parameter-server": "paramserver",
     "out of date": "stale", "out-of-date": "stale", "up to date": "current",
@@ -232,6 +233,11 @@ DETERMINERS = frozenset(
     "several many multiple different other another one two single separate own whole".split()
 )
 # Words that may stand before an imperative at the head of a clause ("1) use more ...").
+_INTRODUCTIONS = frozenset(
+    "every each after before when whenever if to once at in on for during then first finally "
+    "periodically regularly otherwise so also".split()
+)
+_LEADS = frozenset("and or then also first second finally so , :".split())
 _IMPERATIVE_LEAD = frozenset(
     "and or then also first second third finally simply just to by you we can should must "
     "could one , 1 2 3 i ii a b".split()
@@ -653,6 +659,11 @@ _NOUN_PREPOSITIONS = (PREPOSITIONS | {"as"}) - {
 NOUN_FORMS = frozenset(("training", "learning", "schedule", "schedules"))
 
 
+def _adjective(word: str) -> bool:
+    """A known adjective or a superlative ("the newest checkpoint")."""
+    return word in ADJECTIVES or (len(word) > 4 and word.endswith("est"))
+
+
 def _nominal(raw: Sequence[str], start: int) -> bool:
     """A relation word used as a noun: right after an article ("the training batch", "a
     copy"), or after an article and an adjective ("an identical replica")."""
@@ -660,7 +671,7 @@ def _nominal(raw: Sequence[str], start: int) -> bool:
         return True
     if start >= 1 and raw[start - 1] in ARTICLES | ADJECTIVES | _NOUN_PREPOSITIONS:
         return True
-    return start >= 2 and raw[start - 2] in ARTICLES and raw[start - 1] in ADJECTIVES
+    return start >= 2 and raw[start - 2] in ARTICLES and _adjective(raw[start - 1])
 
 
 def _in_pp(raw: Sequence[str], start: int) -> bool:
@@ -723,9 +734,9 @@ class _ClauseIndex:
 
 def _after_colon(raw: Sequence[str], lo: int, hi: int) -> Sequence[str]:
     """The words before a relation that decide whether it is an imperative: those after the
-    last colon ("Fix: increase m")."""
+    last colon or comma ("Fix: increase m", "Every 500 steps, write ...")."""
     for j in range(hi - 1, lo - 1, -1):
-        if raw[j] == ":":
+        if raw[j] in (":", ","):
             return raw[j + 1 : hi]
     return raw[lo:hi]
 
@@ -799,6 +810,7 @@ def _predicates(
             continue
         if clause.sentence != prev_sentence:
             prev, prev_sentence = None, clause.sentence
+            opening: frozenset[Term] | None = None  # the sentence's first subject
         idx = _ClauseIndex(clause, compiled)
         raw = clause.raw
         nouns = {
@@ -838,17 +850,24 @@ def _predicates(
         subjects, objects, topics = idx.subjects, idx.objects, idx.topics
         positions = sorted({(s.start, s.end) for s in chosen})
         raw = clause.raw
-        if (
-            len(positions) > 1
-            and raw[positions[0][0]].endswith("ing")
-            and all(w in _IMPERATIVE_LEAD for w in raw[: positions[0][0]])
-            and any(s.start == positions[0][0] and s.end <= positions[1][0] for s in subjects)
-        ):
-            # "Interleaving stages reduces it": a gerund subject, not a verb of its own
-            chosen = [c for c in chosen if c.start != positions[0][0]]
-            positions = positions[1:]
+        gerunds = {
+            start
+            for k, (start, _end) in enumerate(positions[:-1])
+            if raw[start].endswith("ing")
+            and (start == 0 or raw[start - 1] in CLAUSE_MARKERS or raw[start - 1] in _LEADS)
+            and "," not in raw[start : positions[k + 1][0]]
+            and any(s.start == start and s.end <= positions[k + 1][0] for s in subjects)
+        }
+        if gerunds:
+            # "Interleaving stages reduces it", "so checkpointing every step would slow ...":
+            # a gerund subject, not a verb of its own
+            chosen = [c for c in chosen if c.start not in gerunds]
+            positions = [p for p in positions if p[0] not in gerunds]
         lem = clause.lemmas
         free_subjects = [t for t in subjects if not _in_pp(raw, t.start)]
+        if opening is None and free_subjects:
+            first = min(t.start for t in free_subjects)
+            opening = frozenset(t.term for t in free_subjects if t.start == first)
         free_nouns = free_subjects + [t for t in objects if not _in_pp(raw, t.start)]
         heads = [
             _explicit_subject(raw, lem, free_subjects, free_nouns, positions, k)
@@ -867,6 +886,11 @@ def _predicates(
             subject: frozenset[Term] | None = None
             generic = False
             aux_neg = False
+            by_gerund = (
+                start >= 1 and raw[start - 1] == "by" and raw[start].endswith("ing") and opening
+            )
+            if by_gerund:
+                cands = []  # "ZeRO removes ... by partitioning ...": the sentence's subject
             if cands and prev is not None:
                 near = max(s.end for s in cands)
                 if any(w in COORDINATORS for w in raw[near:start]):
@@ -884,11 +908,18 @@ def _predicates(
                 aux_neg = (
                     _count_negators(raw, near, start) + _negated_before(raw, s_start)
                 ) % 2 == 1
+            elif by_gerund:
+                subject, generic = opening, False
+                aux_neg = False
             elif prev is not None:
                 subject, generic = prev.subject, prev.generic
                 passive = passive or (prev.passive and _participle(raw[start]))
                 aux_neg = _count_negators(raw, max(span_lo, start - 3), start) % 2 == 1
-            elif all(w in _IMPERATIVE_LEAD for w in _after_colon(raw, span_lo, start)):
+                if raw[span_lo:start] == ("to",) and prev.clause == ci:
+                    aux_neg = aux_neg != prev.aux_negated  # "no GPU has to store all of it"
+            elif all(w in _IMPERATIVE_LEAD for w in _after_colon(raw, span_lo, start)) and (
+                "," not in raw[span_lo:start] or raw[0] in _INTRODUCTIONS
+            ):
                 generic = True
                 aux_neg = _count_negators(raw, span_lo, start) % 2 == 1
             else:
@@ -900,7 +931,9 @@ def _predicates(
                 if ag:
                     agent = _terms_at(ag, max(s.end for s in ag))
             before_topics = [t for t in topics if t.end <= start]
-            if before_topics:
+            if by_gerund and opening & compiled.topics:
+                topic = min(opening & compiled.topics, key=repr)
+            elif before_topics:
                 topic = max(before_topics, key=lambda s: s.end).term
             else:
                 after = [t for t in topics if t.start >= start]
@@ -925,9 +958,17 @@ def _predicates(
                     lo,
                 )
                 out.append(pred)
-            prev = Predicate(
-                rel_terms[0], subject, generic, objs, agent, passive, topic, aux_neg, ci
+            reduced = (
+                raw[start].endswith(("ing", "ed", "en"))
+                and not passive
+                and any(t.end == start for t in subjects + objects)
             )
+            if not reduced or prev is None:
+                # "several virtual stages (interleaving) and feed it ...": a participle after
+                # a noun modifies it; the verbs around it share their own subject
+                prev = Predicate(
+                    rel_terms[0], subject, generic, objs, agent, passive, topic, aux_neg, ci
+                )
         if topics:
             last_topic = max(topics, key=lambda s: s.end).term
     return out, {i: c.negated for i, c in enumerate(reading.clauses)}
