@@ -70,7 +70,7 @@ How an answer is read
 
 The score is the share of concepts stated. Answers are cut at ``MAX_ANSWER_CHARS`` characters;
 the work is about linear in the answer's length (terms are looked up by their first word,
-frames by their relation), some 0.2 ms of CPU for a paragraph. Measured on 221 hand-labelled
+frames by their relation), some 0.2 ms of CPU for a paragraph. Measured on 241 hand-labelled
 answers (``tests/data/concept_answers.yaml``, see ``tests/test_quiz_concepts.py``).
 
 Example:
