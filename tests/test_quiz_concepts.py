@@ -298,3 +298,38 @@ def test_long_answers_take_bounded_time():
         start = time.process_time()
         grade_concepts(item, ("the model is split and " * 2000)[: MAX_ANSWER_CHARS + 5000])
         assert time.process_time() - start < 3.0
+
+
+@pytest.mark.parametrize(
+    ("concepts", "expected"),
+    [
+        ("[{id: c, name: n, frames: []}]", "frames"),
+        (
+            "[{id: c, name: n, frames: [{subject: [x], relation: [y]}]}], "
+            "misconceptions: [{id: m, swap_of: nope, topic: [t]}]",
+            "swaps unknown concept 'nope'",
+        ),
+        (
+            "[{id: c, name: n, frames: [{subject: [x], relation: [y]}]}], "
+            "misconceptions: [{id: m, swap_of: c}]",
+            "give the topic it is wrongly said of",
+        ),
+        (
+            "[{id: c, name: n, frames: [{subject: [x], relation: [y]}]}], "
+            "misconceptions: [{id: m}]",
+            "needs frames or swap_of",
+        ),
+    ],
+)
+def test_rubric_errors_name_item_and_fix(concepts, expected):
+    from simlib.quiz import BankError, parse_bank
+
+    text = (
+        "topic: t\ntitle: T\nitems:\n"
+        f"  - {{id: q, type: concepts, prompt: P, concepts: {concepts}}}\n"
+    )
+    with pytest.raises(BankError) as info:
+        parse_bank(text, "quizzes/broken.yaml")
+    message = str(info.value)
+    assert message.startswith("quizzes/broken.yaml: ") and "item 'q'" in message
+    assert expected in message and "\n" not in message
