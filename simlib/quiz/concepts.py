@@ -70,8 +70,11 @@ How an answer is read
 
 The score is the share of concepts stated. Answers are cut at ``MAX_ANSWER_CHARS`` characters;
 the work is about linear in the answer's length (terms are looked up by their first word,
-frames by their relation), some 0.2 ms of CPU for a paragraph. Measured on 241 hand-labelled
-answers (``tests/data/concept_answers.yaml``, see ``tests/test_quiz_concepts.py``).
+frames by their relation), some 0.2 ms of CPU for a paragraph. Measured on 271 hand-labelled
+answers (``tests/data/concept_answers.yaml``, see ``tests/test_quiz_concepts.py``): 94.5% of
+concept decisions agree overall, 93.5% on answers held out while tuning, 77.5% on answers
+written after it. The rules know the wordings the rubrics were tuned on best; a new wording
+(an analogy, an unusual verb) is more often missed than a wrong one is credited.
 
 Example:
     >>> from simlib.quiz.schema import ConceptItem
