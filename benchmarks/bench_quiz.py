@@ -248,7 +248,7 @@ def _row(name: str, value: float, baseline: float) -> dict:
 def main() -> list[dict]:
     bank = quiz()
     subs = submissions(bank)
-    grade_class(bank, subs[:20])  # warm the caches (imports, compiled phrasings)
+    grade_class(bank, subs[:20])  # warm the caches (imports, compiled concept frames)
     baseline = statistics.median(bare_loop(bank, subs) for _ in range(3))
     graded = _timed(lambda: grade_class(bank, subs), 3)
     full = end_to_end(bank, subs)

@@ -151,8 +151,8 @@ def _bank(items: str) -> str:
         ),
         (
             "  - {id: q7, type: concepts, prompt: P, "
-            "concepts: [{id: c, name: n, patterns: ['(']}]}",
-            ["item 'q7'", "not a valid regular expression"],
+            "concepts: [{id: c, name: n, frames: [{subject: [x], relation: ['...']}]}]}",
+            ["item 'q7'", "relation term '...' has no word to match"],
         ),
     ],
 )

@@ -6,7 +6,8 @@ A bank (``quizzes/<topic>.yaml``) holds items of four types:
 - ``multiple``: several correct options, answered with letters (``["A", "C"]`` or ``"AC"``);
 - ``numeric``: names a registered simlib function (:mod:`simlib.quiz.functions`) and parameter
   ranges; every student gets a seeded variant and the key is computed, never typed;
-- ``concepts``: free text graded by concepts (phrasings, patterns) and misconceptions.
+- ``concepts``: free text graded by the statements it makes: concepts written as relation
+  frames (subject, relation, object) and misconceptions (see :mod:`simlib.quiz.concepts`).
 
 Every item may say where the course teaches what it asks: ``taught_in: "04"`` (notebook 04) or
 ``taught_in: "04#ssp"`` (the section of notebook 04 whose heading contains ``ssp``, headings
@@ -36,6 +37,7 @@ __all__ = [
     "Concept",
     "ConceptItem",
     "Deck",
+    "Frame",
     "Item",
     "Misconception",
     "Mistake",
@@ -282,40 +284,90 @@ class NumericItem(_ItemBase):
         return self
 
 
-def _compile(pattern: str) -> str:
-    try:
-        re.compile(pattern)
-    except re.error as exc:
-        raise ValueError(f"pattern {pattern!r} is not a valid regular expression: {exc}") from None
-    return pattern
+def _terms_ok(terms: tuple[str, ...], what: str, specials: tuple[str, ...] = ()) -> None:
+    from simlib.quiz.concepts import compile_term
+
+    for t in terms:
+        if t.strip() not in specials and not compile_term(t):
+            raise ValueError(f"{what} term {t!r} has no word to match; write a word or remove it")
+
+
+class Frame(_Model):
+    """One way to state a concept: a subject, a relation and an object that a clause must bind
+    in a grammatical order (see :mod:`simlib.quiz.concepts`). Each entry is a term of one or
+    more words; ``|`` lists alternatives for one word (``"full|whole copy"``). ``$topic`` in
+    ``subject`` stands for the concept's topic; ``*`` accepts any subject. ``also`` lists
+    groups of words (``|``-separated), one of each group must occur in the predicate's clause.
+    ``negated: true`` states the concept only when negated ("no GPU keeps a full copy")."""
+
+    subject: tuple[Phrase, ...] = Field(min_length=1, max_length=80)
+    relation: tuple[Phrase, ...] = Field(min_length=1, max_length=80)
+    object: tuple[Phrase, ...] = Field((), max_length=80)
+    also: tuple[Phrase, ...] = Field((), max_length=10)
+    negated: bool = False
+
+    @model_validator(mode="after")
+    def _words(self) -> Frame:
+        _terms_ok(self.subject, "subject", ("$topic", "*"))
+        _terms_ok(self.relation, "relation")
+        _terms_ok(self.object, "object")
+        _terms_ok(self.also, "also")
+        return self
+
+    def describe(self) -> str:
+        """The frame written out: ``subject [..] relation [..] object [..]``."""
+        parts = [f"subject [{', '.join(self.subject)}]", f"relation [{', '.join(self.relation)}]"]
+        if self.object:
+            parts.append(f"object [{', '.join(self.object)}]")
+        if self.also:
+            parts.append(f"also [{', '.join(self.also)}]")
+        return (" ".join(parts)) + (" (negated)" if self.negated else "")
 
 
 class Concept(_Model):
-    """One idea an answer should contain, recognised by phrasings or regular expressions."""
+    """One statement an answer should make, recognised by relation frames about a topic."""
 
     id: Slug
     name: Text
-    phrasings: tuple[Phrase, ...] = Field((), max_length=100)
-    patterns: tuple[Phrase, ...] = Field((), max_length=50)
+    topic: tuple[Phrase, ...] = Field((), max_length=40)
+    frames: tuple[Frame, ...] = Field(min_length=1, max_length=60)
     feedback: Note = ""
 
-    @field_validator("patterns")
-    @classmethod
-    def _valid_patterns(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(_compile(p) for p in patterns)
-
     @model_validator(mode="after")
-    def _recognisable(self) -> Concept:
-        if not self.phrasings and not self.patterns:
-            raise ValueError(f"concept {self.id!r} needs at least one phrasing or pattern")
+    def _topic_words(self) -> Concept:
+        _terms_ok(self.topic, "topic")
         return self
 
+    @property
+    def phrasings(self) -> tuple[str, ...]:
+        """The frames written out (what a paper must never show)."""
+        return tuple(f.describe() for f in self.frames)
 
-class Misconception(Concept):
-    """A wrong idea: when found, its feedback is given and the concepts it contradicts drop."""
 
+class Misconception(_Model):
+    """A wrong statement: when found, its feedback is given and the concepts in ``cancels``
+    drop. Found by its own ``frames``, or by ``swap_of``: that concept's frames said of this
+    misconception's ``topic`` (a role swap)."""
+
+    id: Slug
     name: Note = ""
+    feedback: Note = ""
+    topic: tuple[Phrase, ...] = Field((), max_length=40)
+    frames: tuple[Frame, ...] = Field((), max_length=60)
+    swap_of: Slug | None = None
     cancels: tuple[Slug, ...] = ()
+
+    @model_validator(mode="after")
+    def _recognisable(self) -> Misconception:
+        _terms_ok(self.topic, "topic")
+        if not self.frames and self.swap_of is None:
+            raise ValueError(f"misconception {self.id!r} needs frames or swap_of: a concept id")
+        if self.swap_of is not None and not self.topic:
+            raise ValueError(
+                f"misconception {self.id!r} swaps {self.swap_of!r}: give the topic it is "
+                "wrongly said of (topic: [...])"
+            )
+        return self
 
 
 class ConceptItem(_ItemBase):
@@ -332,6 +384,10 @@ class ConceptItem(_ItemBase):
         if len(set(ids)) != len(ids):
             raise ValueError(f"concept ids repeat: {ids}")
         for m in self.misconceptions:
+            if m.swap_of is not None and m.swap_of not in ids:
+                raise ValueError(
+                    f"misconception {m.id!r} swaps unknown concept {m.swap_of!r}; use {ids}"
+                )
             bad = [c for c in m.cancels if c not in ids]
             if bad:
                 raise ValueError(
