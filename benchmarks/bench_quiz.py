@@ -46,8 +46,9 @@ from simlib.quiz import (
     write_class_json,
     write_csv,
 )
-from simlib.quiz.key import answer_key, key_csv, key_json, parse_roster
+from simlib.quiz.key import answer_key, key_csv, key_json
 from simlib.quiz.order import presented
+from simlib.quiz.roster import parse_roster
 from simlib.quiz.schema import ConceptItem, MultipleChoice, NumericItem, SingleChoice
 from simlib.quiz.submissions import Submission
 from simlib.quiz.variants import DEFAULT_COURSE, mistake_value
@@ -189,7 +190,7 @@ def key_cli(bank_name: str = "data_parallelism") -> float:
 
 
 def key_in_memory(bank: Bank) -> float:
-    roster = parse_roster("student\n" + "".join(f"s{k:04d}\n" for k in range(ROSTER)))
+    roster = parse_roster("student\n" + "".join(f"s{k:04d}\n" for k in range(ROSTER))).students
     start = time.perf_counter()
     rows = answer_key(bank, roster, course="bench-secret")
     key_csv(rows)

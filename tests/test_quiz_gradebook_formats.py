@@ -133,12 +133,12 @@ def test_simlib_format_unchanged_and_roster_optional(klass, tmp_path, capsys):
     "roster,fmt,message",
     [
         (None, "canvas", "--csv-format canvas needs --roster"),
-        ("student,name\nada,Ada\n", "canvas", "row 2 (student 'ada') has none of canvas_id"),
-        ("student,canvas_id\nada,7\n", "canvas", "row 2 (student 'ada') has no 'name'"),
-        ("name,canvas_id\nAda,1\n", "canvas", "no 'student' column"),
-        ("student,nickname\nada,A\n", "moodle", "unknown column(s) ['nickname']"),
+        ("student,name\nada,Ada\n", "canvas", "student 'ada' has none of canvas_id"),
+        ("student,canvas_id\nada,7\n", "canvas", "student 'ada' has no 'name'"),
+        ("name,canvas_id\nAda,1\n", "canvas", "no column of student ids"),
+        ("student,nickname\nada,A\n", "moodle", "student 'ada' has no 'username'"),
         ("student,email\nada,a@x\nada,b@x\n", "moodle", "row 3: student 'ada' appears twice"),
-        ("student,email\nada,a@x\nbob,\n", "moodle", "row 3 (student 'bob') has no 'email'"),
+        ("student,email\nada,a@x\nbob,\n", "moodle", "student 'bob' has no 'email'"),
     ],
 )
 def test_bad_roster_is_one_line_exit_2(klass, tmp_path, capsys, roster, fmt, message):

@@ -22,9 +22,10 @@ from simlib.quiz import bank_names, grade_submission, load_bank, make_variant, p
 from simlib.quiz.errors import RosterError
 from simlib.quiz.fairness import MAX_STRATEGY_SHARE, strategy_scores
 from simlib.quiz.grading import grade_answer, grade_as_seen
-from simlib.quiz.key import accepted_range, answer_key, parse_roster
+from simlib.quiz.key import accepted_range, answer_key
 from simlib.quiz.order import option_order, presented
 from simlib.quiz.paper import build_paper
+from simlib.quiz.roster import parse_roster
 from simlib.quiz.schema import ConceptItem, MultipleChoice, NumericItem, SingleChoice
 from simlib.quiz.submissions import STUDENT_PATTERN
 
@@ -367,7 +368,7 @@ def test_key_for_a_roster_csv_and_json(tmp_path, capsys):
     ],
 )
 def test_roster_formats(text, expected):
-    assert parse_roster(text) == expected
+    assert parse_roster(text).students == expected
 
 
 @pytest.mark.parametrize(
@@ -406,7 +407,7 @@ def test_key_bad_inputs_are_one_line_exit_2(tmp_path, capsys):
 def test_fuzzed_roster_names_never_crash(names, sep):
     text = "student" + sep + "x\n" + "".join(f"{n}{sep}1\n" for n in names)
     try:
-        students = parse_roster(text)
+        students = parse_roster(text).students
     except RosterError as exc:
         assert "\n" not in str(exc)
         return

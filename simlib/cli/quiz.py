@@ -482,8 +482,9 @@ def run_paper_pdf(args) -> int:
     """``quiz paper --pdf DIR`` (with ``--student`` or ``--roster``): printed papers."""
     from simlib.quiz import build_paper, load_bank
     from simlib.quiz.errors import RosterError
-    from simlib.quiz.key import check_student, read_roster
+    from simlib.quiz.key import check_student
     from simlib.quiz.printed import write_paper_pdfs
+    from simlib.quiz.roster import read_roster
 
     if args.pdf is None or (args.roster is None) == (args.student is None) or args.out:
         raise RosterError(
@@ -491,8 +492,10 @@ def run_paper_pdf(args) -> int:
             "(and no --out)"
         )
     bank = load_bank(args.bank, bank_dir=args.bank_dir)
+    names: dict[str, str] = {}
     if args.roster is not None:
-        students = read_roster(args.roster, args.column)
+        roster = read_roster(args.roster, args.column)
+        students, names = roster.students, {r.student: r.name for r in roster.rows}
     else:
         students = (check_student(args.student),)
     items = _items(args.items)
@@ -501,7 +504,7 @@ def run_paper_pdf(args) -> int:
         for s in students
     )
     _warn_public_course(args.course)
-    paths = write_paper_pdfs(papers, args.pdf)
+    paths = write_paper_pdfs(papers, args.pdf, names=names)
     result = {
         "bank": bank.topic,
         "students": len(students),
@@ -652,13 +655,14 @@ def run_report(args) -> int:
 def _lms_csv(book, args):
     """--csv in --csv-format (None without --csv); report who roster and submissions miss."""
     from simlib.quiz.errors import QuizError
-    from simlib.quiz.gradebook_formats import CSV_FORMATS, load_roster
+    from simlib.quiz.gradebook_formats import CSV_FORMATS
+    from simlib.quiz.roster import read_roster
 
     if args.csv is None:
         if args.roster or args.assignment or args.csv_format != "simlib":
             raise QuizError("--csv-format, --roster and --assignment shape --csv; add --csv FILE")
         return None
-    roster = load_roster(args.roster) if args.roster else None
+    roster = read_roster(args.roster) if args.roster else None
     fmt = CSV_FORMATS[args.csv_format]
     lms = fmt.render(book, roster, args.assignment or book.bank.title)
     for s in lms.not_in_roster:
@@ -724,7 +728,8 @@ def run_check(args) -> int:
 
 def run_key(args) -> int:
     from simlib.quiz import load_bank
-    from simlib.quiz.key import answer_key, check_student, read_roster, write_key
+    from simlib.quiz.key import answer_key, check_student, write_key
+    from simlib.quiz.roster import read_roster
 
     if args.out is None and args.pdf is None:
         from simlib.quiz.errors import RosterError
@@ -732,7 +737,7 @@ def run_key(args) -> int:
         raise RosterError("quiz key: give --out key.csv|key.json, --pdf FILE_OR_DIR, or both")
     bank = load_bank(args.bank, bank_dir=args.bank_dir)
     if args.roster is not None:
-        students = read_roster(args.roster, args.column)
+        students = read_roster(args.roster, args.column).students
     else:
         students = (check_student(args.student),)
     rows = answer_key(

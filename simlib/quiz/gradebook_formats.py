@@ -1,8 +1,8 @@
 """Gradebook CSVs that an LMS imports: simlib's own, Canvas's and Moodle's.
 
-A roster (CSV, one row per student) maps the ``student`` id of the submissions to the LMS's
-identities. Its columns: ``student`` (required), and ``name``, ``canvas_id``, ``sis_user_id``,
-``sis_login_id``, ``section``, ``email``, ``username`` as the format needs them.
+A roster (:mod:`simlib.quiz.roster`, the one reader keys and papers use too) maps the
+``student`` id of the submissions to the LMS's identities (name, canvas_id, sis_user_id,
+sis_login_id, section, email, username), as each format needs them.
 
 - ``canvas``: Canvas's gradebook import columns ``Student, ID, SIS User ID, SIS Login ID,
   Section`` and one assignment column (``"Quiz 3 (1234)"``: name and Canvas assignment id, or
@@ -19,6 +19,7 @@ empty grade (both LMSs leave an empty cell unchanged) and is reported too
 (:attr:`LmsGradebook.no_submission`).
 
 Example:
+    >>> from simlib.quiz.roster import parse_roster
     >>> roster = parse_roster("student,name,canvas_id\\nada,Ada L,7\\n", "r.csv")
     >>> roster.rows[0].canvas_id
     '7'
@@ -28,104 +29,20 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from simlib.quiz.errors import QuizError
+from simlib.quiz.errors import RosterError
 from simlib.quiz.gradebook import Gradebook, csv_text
+from simlib.quiz.roster import IDENTITY_COLUMNS, Roster
 
 __all__ = [
     "CSV_FORMATS",
     "CsvFormat",
     "LmsGradebook",
-    "Roster",
-    "RosterRow",
-    "load_roster",
-    "parse_roster",
 ]
 
-ROSTER_COLUMNS = (
-    "student",
-    "name",
-    "canvas_id",
-    "sis_user_id",
-    "sis_login_id",
-    "section",
-    "email",
-    "username",
-)
 CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
-
-
-class RosterError(QuizError):
-    """A roster file that cannot be used; names the file, row and column."""
-
-
-@dataclass(frozen=True)
-class RosterRow:
-    """One student's LMS identities (empty strings where the roster has none)."""
-
-    student: str
-    name: str = ""
-    canvas_id: str = ""
-    sis_user_id: str = ""
-    sis_login_id: str = ""
-    section: str = ""
-    email: str = ""
-    username: str = ""
-
-
-@dataclass(frozen=True)
-class Roster:
-    """The class list, in the roster's order."""
-
-    path: str
-    rows: tuple[RosterRow, ...]
-
-    def need(self, column: str, fmt: str) -> None:
-        """Every row must have ``column``; otherwise a :class:`RosterError` naming a row."""
-        for number, row in enumerate(self.rows, start=2):
-            if not getattr(row, column):
-                raise RosterError(
-                    f"{self.path}: row {number} (student {row.student!r}) has no {column!r}; "
-                    f"--csv-format {fmt} needs it for every student"
-                )
-
-
-def parse_roster(text: str, path: str) -> Roster:
-    """A roster from CSV text; unknown columns, a missing ``student`` or a repeat are errors."""
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in (reader.fieldnames or [])]
-    if "student" not in header:
-        raise RosterError(
-            f"{path}: no 'student' column (found {header}); the first row must name the columns "
-            f"{', '.join(ROSTER_COLUMNS)}"
-        )
-    unknown = [h for h in header if h not in ROSTER_COLUMNS]
-    if unknown:
-        raise RosterError(f"{path}: unknown column(s) {unknown}; use {', '.join(ROSTER_COLUMNS)}")
-    rows, seen = [], set()
-    for number, raw in enumerate(reader, start=2):
-        values = {k.strip(): (v or "").strip() for k, v in raw.items() if k is not None}
-        student = values.get("student", "")
-        if not student:
-            raise RosterError(f"{path}: row {number} has an empty 'student'; fill it in")
-        if student in seen:
-            raise RosterError(f"{path}: row {number}: student {student!r} appears twice")
-        seen.add(student)
-        rows.append(RosterRow(**values))
-    return Roster(path, tuple(rows))
-
-
-def load_roster(path: str | os.PathLike) -> Roster:
-    """Read and parse the roster at ``path`` (UTF-8, a BOM is fine)."""
-    try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RosterError(f"cannot read roster {path} ({exc}); give a UTF-8 CSV file") from None
-    return parse_roster(text, str(path))
 
 
 @dataclass(frozen=True)
@@ -153,10 +70,10 @@ def _match(book: Gradebook, roster: Roster):
 def canvas_csv(book: Gradebook, roster: Roster, assignment: str) -> LmsGradebook:
     """Canvas's gradebook import: identity columns, one assignment column, Points Possible."""
     roster.need("name", "canvas")
-    for number, r in enumerate(roster.rows, start=2):
+    for r in roster.rows:
         if not (r.canvas_id or r.sis_user_id or r.sis_login_id):
             raise RosterError(
-                f"{roster.path}: row {number} (student {r.student!r}) has none of canvas_id, "
+                f"{roster.path}: student {r.student!r} has none of canvas_id, "
                 "sis_user_id, sis_login_id; Canvas matches a student by one of them"
             )
     scores, missing, absent = _match(book, roster)
@@ -209,8 +126,8 @@ class CsvFormat:
     def render(self, book: Gradebook, roster: Roster | None, assignment: str) -> LmsGradebook:
         if self.needs_roster and roster is None:
             raise RosterError(
-                f"--csv-format {self.name} needs --roster roster.csv (columns "
-                f"{', '.join(ROSTER_COLUMNS)}) to give each student their {self.name} identity"
+                f"--csv-format {self.name} needs --roster roster.csv (a student column and "
+                f"{', '.join(IDENTITY_COLUMNS)}) to give each student their {self.name} identity"
             )
         return self.build(book, roster, assignment)
 

@@ -7,23 +7,11 @@ student must write it (letters in their order, the numeric key with its toleranc
 it accepts, the concepts a free-text answer must state), plus the paper id printed on their
 paper. Nothing here writes the secret itself.
 
-A roster is a CSV file whose first row names the columns; the student ids are read from the
-first of these columns (case-insensitive) whose every non-empty value is a valid id:
-``student``, ``student_id``, ``student id``, ``sis login id``, ``login id``, ``sis user id``,
-``username``, ``user``, ``email``, ``id`` (or the column named by ``column``). So a one-column
-file ``student\\nada\\nbob`` works, and so does a Canvas gradebook export, whose ``Student``
-column holds display names ("Lovelace, Ada", not ids) and whose ``SIS Login ID`` column holds
-the logins (with ``SIS Login ID`` or ``SIS User ID`` present, ``Student`` is never read as
-ids); its "Points Possible" and "Manual Posting" rows and rows with an empty id are skipped.
-A comma, semicolon or tab separates fields; a byte-order mark is ignored; repeated ids are
-listed once.
+Rosters are read by :mod:`simlib.quiz.roster` (one reader for keys, papers and gradebooks).
 
 Example:
     >>> from simlib.quiz.bank import load_bank
-    >>> roster = parse_roster("student\\nada\\nbob\\nada\\n")
-    >>> roster
-    ('ada', 'bob')
-    >>> rows = answer_key(load_bank("basics"), roster, course="secret")
+    >>> rows = answer_key(load_bank("basics"), ("ada", "bob"), course="secret")
     >>> {r.student for r in rows} == {"ada", "bob"} and all(len(r.paper_id) == 16 for r in rows)
     True
 """
@@ -56,34 +44,16 @@ from simlib.quiz.variants import DEFAULT_COURSE, format_number, make_variant
 
 __all__ = [
     "KEY_COLUMNS",
-    "ROSTER_COLUMNS",
     "KeyRow",
     "accepted_range",
     "answer_key",
     "check_student",
     "key_csv",
     "key_json",
-    "parse_roster",
-    "read_roster",
     "write_key",
 ]
 
-ROSTER_COLUMNS = (
-    "student",
-    "student_id",
-    "student id",
-    "sis login id",
-    "login id",
-    "sis user id",
-    "username",
-    "user",
-    "email",
-    "id",
-)
-MAX_ROSTER_BYTES = 10_000_000
 _STUDENT = re.compile(STUDENT_PATTERN)
-_SKIP_ROWS = {"points possible", "muted", "manual posting", "read only"}
-_CANVAS = {"sis login id", "sis user id"}
 KEY_COLUMNS = (
     "student",
     "paper_id",
@@ -269,86 +239,3 @@ def write_key(bank: Bank, rows: Sequence[KeyRow], path: str | os.PathLike) -> Pa
             f"--out {os.fspath(path)!r}: the key is written as .csv or .json; name the file so"
         )
     return target
-
-
-def _delimiter(header: str) -> str:
-    if "," in header:
-        return ","
-    if "\t" in header:
-        return "\t"
-    return ";" if ";" in header else ","
-
-
-def _bad_value(rows, index: int, source: str, name: str) -> str | None:
-    for number, row in rows:
-        value = row[index].strip() if index < len(row) else ""
-        if value and not _STUDENT.match(value):
-            return (
-                f"{source} row {number}, column {name!r}: {value[:60]!r} is not a student id "
-                "(1 to 128 letters, digits, '.', '_', '@', '+' or '-')"
-            )
-    return None
-
-
-def parse_roster(text: str, source: str = "<roster>", column: str | None = None) -> tuple[str, ...]:
-    """The student ids of a roster's CSV text, in file order, each once (see the module doc)."""
-    text = text.removeprefix("\ufeff")
-    first = text.split("\n", 1)[0]
-    try:
-        table = list(csv.reader(io.StringIO(text), delimiter=_delimiter(first)))
-    except csv.Error as exc:
-        raise RosterError(f"{source}: not readable as CSV ({exc}); save it as plain CSV") from None
-    table = [r for r in table if any(c.strip() for c in r)]
-    if not table:
-        raise RosterError(
-            f"{source}: the roster is empty; write a header 'student' and one id a row"
-        )
-    header = [c.strip().lower() for c in table[0]]
-    rows = [
-        (number, row)
-        for number, row in enumerate(table[1:], 2)
-        if not (row and row[0].strip().lower() in _SKIP_ROWS)
-    ]
-    wanted = [column.strip().lower()] if column is not None else list(ROSTER_COLUMNS)
-    if column is None and _CANVAS & set(header):
-        wanted.remove("student")  # Canvas: display names ("Lovelace, Ada"), never ids
-    problem = None
-    for name in wanted:
-        if name not in header:
-            continue
-        index = header.index(name)
-        problem = _bad_value(rows, index, source, table[0][index].strip())
-        if problem is None:
-            ids = (row[index].strip() for _, row in rows if index < len(row))
-            students = tuple(dict.fromkeys(i for i in ids if i))
-            if students:
-                return students
-            problem = f"{source}: column {table[0][index].strip()!r} has no student ids"
-        if column is not None:
-            break
-    if problem is None:
-        shown = [c.strip() for c in table[0]][:12]
-        asked = f"a column {column!r}" if column is not None else "a 'student' column"
-        problem = (
-            f"{source}: no column of student ids in the header {shown}; the first row must name "
-            f"{asked} (or one of {list(ROSTER_COLUMNS[1:])}), or pass --column NAME"
-        )
-    raise RosterError(problem)
-
-
-def read_roster(path: str | os.PathLike, column: str | None = None) -> tuple[str, ...]:
-    """The student ids in the roster CSV at ``path`` (see :func:`parse_roster`)."""
-    where = Path(path)
-    try:
-        with where.open("rb") as handle:
-            data = handle.read(MAX_ROSTER_BYTES + 1)
-    except (OSError, ValueError) as exc:
-        why = getattr(exc, "strerror", None) or str(exc)
-        raise RosterError(f"--roster {os.fspath(path)!r}: cannot be read ({why})") from None
-    if len(data) > MAX_ROSTER_BYTES:
-        raise RosterError(f"{where}: over {MAX_ROSTER_BYTES} bytes; is this a roster?")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise RosterError(f"{where}: not UTF-8 text; export the roster as UTF-8 CSV") from None
-    return parse_roster(text, str(where), column)

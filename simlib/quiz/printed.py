@@ -559,12 +559,23 @@ def _folder(path: str | os.PathLike, flag: str) -> Path:
 
 
 def write_paper_pdfs(
-    papers: Iterable[dict], folder: str | os.PathLike, *, flag: str = "--pdf"
+    papers: Iterable[dict],
+    folder: str | os.PathLike,
+    *,
+    flag: str = "--pdf",
+    names: dict[str, str] | None = None,
 ) -> list[Path]:
-    """Write each paper to ``folder/BANK-STUDENT.pdf`` (atomically); return the paths."""
+    """Write each paper to ``folder/BANK-STUDENT.pdf`` (atomically); return the paths.
+
+    ``names`` (student id -> name, from a roster) prints each student's name on the cover.
+    """
     target = _folder(folder, flag)
+    names = names or {}
     return [
-        write_bytes_atomic(target / paper_filename(p["bank"], p["student"]), paper_pdf(p))
+        write_bytes_atomic(
+            target / paper_filename(p["bank"], p["student"]),
+            paper_pdf(p, name=names.get(p["student"]) or None),
+        )
         for p in papers
     ]
 
