@@ -1,0 +1,198 @@
+"""Upper bounds on every size-like flag and field, each with the reason it exists.
+
+A number that sizes an allocation (workers x steps, servers, devices, hidden widths, ...) is
+checked against its :class:`Limit` *before* anything is allocated, so that a typo such as
+``--workers 10000000`` is one line with exit status 2 instead of gigabytes of memory or a
+crash. Each bound is generous next to the course's own uses (the largest shipped scenario is
+1,024 workers x 1,000 steps) and says why it is there. ``LIMITS`` lists them all; the README's
+"Limits and bad input" table is held equal to it by a test.
+
+Example:
+    >>> DEVICES.check(8, "--devices")
+    8
+    >>> DEVICES.check(100_000_000, "--devices")
+    Traceback (most recent call last):
+    ...
+    simlib.errors.ConfigError: --devices 100,000,000 is over the limit of 512 devices: each virtual CPU device is a JAX client thread pool and buffers (about 2 MB each and slower start-up); use at most 512
+"""  # noqa: E501 - the doctest's expected line is one line
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from simlib.errors import ConfigError
+
+__all__ = [
+    "DEVICES",
+    "ENGINE_EXAMPLES",
+    "EVENT_WORKER_STEPS",
+    "FAST_WORKER_STEPS",
+    "HIDDEN_LAYERS",
+    "HIDDEN_WIDTH",
+    "LAUNCH_PROCESSES",
+    "LIMITS",
+    "Limit",
+    "PARAMETERS",
+    "PIPELINE_COUNT",
+    "RANKS",
+    "EVENT_RANKS",
+    "SEED",
+    "SERVERS",
+    "SIGMA",
+    "SLOWDOWN",
+    "WORKERS",
+    "check_seed",
+]
+
+
+@dataclass(frozen=True)
+class Limit:
+    """An upper bound: ``value <= maximum`` of ``unit``, for the reason ``why``."""
+
+    unit: str
+    maximum: float
+    why: str
+
+    def check(self, value, label: str):
+        """Return ``value`` if it is within the bound, else raise ConfigError naming both.
+
+        ``value`` may be a (possibly huge) int or a float; nothing is allocated to check it.
+        """
+        if isinstance(value, float) and math.isnan(value):
+            raise ConfigError(f"{label} is not a number (nan); use at most {self.shown}")
+        if value > self.maximum:
+            raise ConfigError(
+                f"{label} {_number(value)} is over the limit of {self.shown} {self.unit}: "
+                f"{self.why}; use at most {self.shown}"
+            )
+        return value
+
+    @property
+    def shown(self) -> str:
+        return _number(self.maximum)
+
+
+def _number(value) -> str:
+    if isinstance(value, int) and abs(value) < 10**15:
+        return f"{value:,}"
+    if isinstance(value, int):
+        return f"{float(value):.3g}" if value < 10**300 else f"a {len(str(value))}-digit number"
+    return f"{value:g}"
+
+
+FAST_WORKER_STEPS = Limit(
+    "worker-steps (workers x steps) for all-reduce policies",
+    4_000_000,
+    "the trace keeps a record of every worker-step, about 340 bytes each, so 4 million take "
+    "about 1.4 GB (four times the largest shipped scenario)",
+)
+EVENT_WORKER_STEPS = Limit(
+    "worker-step-shards (workers x steps x server shards) for parameter-server policies",
+    1_000_000,
+    "the event loop keeps every span and message, up to 2 KB per worker-step and shard, so "
+    "a million take up to 2 GB and a minute",
+)
+WORKERS = Limit(
+    "workers",
+    1_000_000,
+    "a cluster keeps one step time per worker and every output lists each worker",
+)
+SERVERS = Limit(
+    "parameter-server shards",
+    4_096,
+    "each shard is a SimPy resource with its own NIC (about 1 KB before any message), and "
+    "every worker sends to every shard each step",
+)
+DEVICES = Limit(
+    "devices",
+    512,
+    "each virtual CPU device is a JAX client thread pool and buffers (about 2 MB each and "
+    "slower start-up)",
+)
+LAUNCH_PROCESSES = Limit(
+    "processes",
+    16,
+    "every launched process is a full Python and JAX runtime (about 300 MB) on this machine",
+)
+HIDDEN_WIDTH = Limit(
+    "units in one hidden layer",
+    65_536,
+    "a layer's weights are width x width floats on every device",
+)
+HIDDEN_LAYERS = Limit("hidden layers", 16, "each layer is compiled and checked separately")
+PARAMETERS = Limit(
+    "parameters",
+    16_000_000,
+    "parameters, gradients and optimizer state are kept on every device: 16 million float32 "
+    "parameters are 64 MB, times 3 to 4 copies, times up to 8 devices",
+)
+ENGINE_EXAMPLES = Limit(
+    "examples (steps x batch)",
+    400_000,
+    "every step's batch is prepared and placed on the devices before training starts: "
+    "400,000 examples of the 784-feature synthetic data set are 1.25 GB",
+)
+RANKS = Limit(
+    "ranks",
+    2**40,
+    "closed forms take any size, but beyond 10^12 ranks float rounding makes (p-1)/p exactly 1",
+)
+PIPELINE_COUNT = Limit(
+    "stages, microbatches or chunks",
+    2**20,
+    "the closed form takes any size, but the schedule behind it (simlib.sim.pipeline_schedule) "
+    "lists every operation, and no real pipeline has a million stages",
+)
+EVENT_RANKS = Limit(
+    "ranks for an event-level collective",
+    4_096,
+    "an event-level run moves every chunk between every pair of partners: p^2 messages for a ring",
+)
+SEED = Limit(
+    "(the largest seed)",
+    2**32 - 1,
+    "NumPy generators and JAX keys are seeded with a 32-bit number here",
+)
+SLOWDOWN = Limit(
+    "times slower (straggler slowdown)",
+    1_000,
+    "a step 1,000 times slower than the rest is a failure, not a straggler (model it with "
+    "simlib.sim.simulate_failures)",
+)
+SIGMA = Limit(
+    "(lognormal sigma)",
+    3.0,
+    "mean-1 lognormal noise with sigma 3 already has its median at 1/90 of the mean; beyond it "
+    "almost every step takes ~0 s and a handful take all the time, so no run resembles the mean",
+)
+
+LIMITS: dict[str, Limit] = {
+    "workers x steps (all-reduce)": FAST_WORKER_STEPS,
+    "workers x steps x shards (parameter servers)": EVENT_WORKER_STEPS,
+    "workers": WORKERS,
+    "servers": SERVERS,
+    "devices": DEVICES,
+    "launch processes": LAUNCH_PROCESSES,
+    "hidden width": HIDDEN_WIDTH,
+    "hidden layers": HIDDEN_LAYERS,
+    "parameters": PARAMETERS,
+    "engine steps x batch": ENGINE_EXAMPLES,
+    "ranks (closed forms)": RANKS,
+    "ranks (event-level collectives)": EVENT_RANKS,
+    "pipeline stages, microbatches, chunks": PIPELINE_COUNT,
+    "seed": SEED,
+    "straggler slowdown": SLOWDOWN,
+    "lognormal sigma": SIGMA,
+}
+
+
+def check_seed(value, label: str = "seed") -> int:
+    """A seed: a whole number from 0 to ``SEED.maximum`` (NumPy refuses negative ones)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{label} must be a whole number from 0 to {SEED.shown}, got {value!r}")
+    if value < 0:
+        raise ConfigError(
+            f"{label} {value:,} is negative; seeds are whole numbers from 0 to {SEED.shown}"
+        )
+    return SEED.check(value, label)
