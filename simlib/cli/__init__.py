@@ -11,6 +11,7 @@ a group imports what it needs inside its handlers.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import os
 import sys
@@ -50,23 +51,51 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; return the exit status (0 ok, 2 a usage or input error)."""
+    """Run the CLI; return the exit status (0 ok, 2 a usage or input error).
+
+    A ``SimlibError`` may carry its own ``exit_status`` (a training run whose loss became
+    non-finite exits 1). An ``OSError`` that reaches here (a name the file system refuses, a
+    full disk or a full stdout) is one line with exit status 2, never a traceback.
+    """
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-        return int(args.handler(args) or 0)
+        status = int(args.handler(args) or 0)
+        sys.stdout.flush()  # a full stdout fails here, where it can still be reported
+        return status
     except SystemExit as exc:  # argparse's own exits (--help, errors)
         return int(exc.code or 0) if isinstance(exc.code, int) else 2
     except SimlibError as exc:
         print(f"simlib: error: {exc}", file=sys.stderr)
-        return 2
+        return int(getattr(exc, "exit_status", 2))
     except KeyboardInterrupt:
         print("simlib: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # e.g. `simlib quiz list | head`: the reader left, nothing to say
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        _silence_stdout()
         return 0
+    except OSError as exc:
+        return _os_error(exc)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's last flush cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
+def _os_error(exc: OSError) -> int:
+    """One line for a file-system refusal (ENAMETOOLONG, ENOSPC on stdout, EACCES, ...)."""
+    from simlib.yaml_files import shorten
+
+    why = exc.strerror or type(exc).__name__
+    name = exc.filename if isinstance(exc.filename, str) else None
+    if name is None and exc.errno in (errno.ENOSPC, errno.EIO, errno.EPIPE, errno.EFBIG):
+        _silence_stdout()
+        name = "standard output"
+    where = f"{shorten(name)}: " if name else ""
+    print(f"simlib: error: {where}{why}; check the path and the space left", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -14,10 +14,22 @@ import argparse
 import math
 
 from simlib.errors import ConfigError
-from simlib.limits import DEVICES, HIDDEN_LAYERS, HIDDEN_WIDTH, PARAMETERS, Limit, check_seed
+from simlib.limits import (
+    DEVICES,
+    ENGINE_EXAMPLES,
+    HIDDEN_LAYERS,
+    HIDDEN_WIDTH,
+    PARAMETERS,
+    Limit,
+    check_seed,
+)
 from simlib.yaml_files import quote
 
-__all__ = ["bounded_int", "check_network", "port", "seed", "DEVICES"]
+__all__ = ["bounded_int", "check_engine_run", "check_network", "port", "seed"]
+
+# Shapes of the engine's data sets (simlib.engine.data; a test holds these equal to it): known
+# here so that a run is checked before JAX or the data are loaded.
+DATASET_SHAPES = {"digits": (64, 10), "synthetic": (784, 10)}
 
 
 def _whole(raw: str) -> int:
@@ -71,3 +83,13 @@ def check_network(widths: tuple[int, ...], features: int, classes: int, flag: st
     params = sum((a + 1) * b for a, b in zip(sizes, sizes[1:], strict=False))
     if not math.isfinite(params) or params > PARAMETERS.maximum:
         PARAMETERS.check(params, f"{flag} {','.join(map(str, widths))} gives a network whose")
+
+
+def check_engine_run(
+    *, devices: int, steps: int, batch: int, hidden: tuple[int, ...], dataset: str
+) -> None:
+    """The bounds of one engine run (devices, steps x batch, the network), before JAX starts."""
+    DEVICES.check(devices, "--devices")
+    ENGINE_EXAMPLES.check(steps * batch, f"--steps {steps:,} x --batch {batch:,} =")
+    features, classes = DATASET_SHAPES[dataset]
+    check_network(hidden, features, classes, "--hidden")
