@@ -79,7 +79,7 @@ def shorten(name: str, limit: int = 80) -> str:
 
     Example:
         >>> shorten("a" * 100, 20)
-        'aaaaaaaaaa...aaaaaaa (100 characters)'
+        'aaaaaaaaaa...aaaaaa (100 characters)'
     """
     if len(name) <= limit:
         return name
