@@ -434,7 +434,22 @@ def _train(args, scenario, trace):
             "use fewer workers, a smaller --batch-per-worker, or --dataset synthetic"
         )
     report = replay(trace, config)
+    _check_replay_finite(report, config.learning_rate)
     return PolicyRun(scenario.policy.label(), scenario.policy, trace, report)
+
+
+def _check_replay_finite(report, learning_rate: float) -> None:
+    """A replay whose evaluation loss became inf or nan stops (exit 1), naming when and the lr."""
+    import numpy as np
+
+    from simlib.engine.divergence import NonFiniteLoss
+
+    bad = np.flatnonzero(~np.isfinite(report.losses))
+    if bad.size:
+        i = int(bad[0])
+        where = (f"simulated second {report.times_s[i]:.4g} (after {int(report.updates[i])} "
+                 "updates)")  # fmt: skip
+        raise NonFiniteLoss(where, float(report.losses[i]), learning_rate)
 
 
 def _training_fields(run, target_loss: float | None) -> dict[str, Any]:
