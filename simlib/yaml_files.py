@@ -177,6 +177,11 @@ def parse_yaml(
         mark = getattr(exc, "problem_mark", None)
         where = f" ({_line(mark)}, column {mark.column + 1})" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        if "nesting depth" in problem:  # libyaml's own cap (1,000) met while looking ahead
+            raise error(
+                f"{source}: {_line(mark)}: the YAML is nested deeper than {max_depth} levels; "
+                "flatten it"
+            ) from None
         raise error(
             f"{source}: not valid YAML{where}: {quote(problem, 80)}; fix the syntax there"
         ) from None

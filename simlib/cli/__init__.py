@@ -14,6 +14,7 @@ import argparse
 import errno
 import importlib
 import os
+import re
 import sys
 from collections.abc import Sequence
 
@@ -34,7 +35,17 @@ class _Parser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one line that says where to look for help."""
 
     def error(self, message: str):  # noqa: D401 - argparse API
+        message = _LONG_QUOTE.sub(lambda m: _short_quote(m.group(0)), message)
         self.exit(2, f"simlib: error: {message} (see `{self.prog} --help`)\n")
+
+
+# argparse quotes the whole bad value ("invalid choice: 'xxx...'"); a 5,000-character value
+# must not fill the terminal, so quoted runs longer than this are cut.
+_LONG_QUOTE = re.compile(r"'[^']{60,}'")
+
+
+def _short_quote(quoted: str) -> str:
+    return f"{quoted[:41]}...' ({len(quoted) - 2:,} characters)"
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -388,10 +388,13 @@ def run_simulate(args) -> int:
     _check_training_flags(args)
     scenario = _load(args)
     _check_policy_flags(args, scenario)
+    import numpy as np
+
     from simlib.sim import simulate, summarize
 
-    trace = simulate(scenario.cluster, scenario.policy, **scenario.run_arguments())
-    result = summarize(trace) | {"scenario": scenario.name}
+    with np.errstate(all="ignore"):  # overflow is caught below, as one line, not a warning
+        trace = simulate(scenario.cluster, scenario.policy, **scenario.run_arguments())
+        result = summarize(trace) | {"scenario": scenario.name}
     _check_finite(result, ("makespan_seconds",), "step seconds, latency, model bytes / bandwidth")
     run = _train(args, scenario, trace) if args.train else None
     if run is not None:
