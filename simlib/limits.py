@@ -120,7 +120,11 @@ HIDDEN_WIDTH = Limit(
     65_536,
     "a layer's weights are width x width floats on every device",
 )
-HIDDEN_LAYERS = Limit("hidden layers", 16, "each layer is compiled and checked separately")
+HIDDEN_LAYERS = Limit(
+    "hidden layers",
+    16,
+    "the course's networks have one to three; every layer more lengthens compilation",
+)
 PARAMETERS = Limit(
     "parameters",
     16_000_000,

@@ -99,8 +99,10 @@ def _checkpoint(args):
             f"--fail-at-step {args.fail_at_step} is after the last step ({args.steps}); "
             f"use a step from 1 to {args.steps}"
         )
-    from simlib.engine.checkpoint import CheckpointConfig
+    from simlib.engine.checkpoint import CheckpointConfig, finished_steps
 
+    if args.resume:
+        finished_steps(args.checkpoint_dir, resume=True)  # nothing to resume: say so at once
     return CheckpointConfig(args.checkpoint_dir, args.checkpoint_every or 5, resume=args.resume,
                             fail_at_step=args.fail_at_step)  # fmt: skip
 

@@ -39,7 +39,14 @@ import numpy as np
 
 from simlib.errors import ConfigError, SimlibError, check_positive
 
-__all__ = ["CheckpointConfig", "Checkpointer", "SimulatedCrash", "verify", "write_manifest"]
+__all__ = [
+    "CheckpointConfig",
+    "Checkpointer",
+    "SimulatedCrash",
+    "finished_steps",
+    "verify",
+    "write_manifest",
+]
 
 MANIFEST = "simlib-sha256.json"
 DAMAGED = "damaged"
@@ -132,6 +139,30 @@ def verify(step_dir: str | Path) -> str | None:
     return f"file {extra[0]} was not part of the checkpoint" if extra else None
 
 
+def finished_steps(directory: str | Path, *, resume: bool = False) -> list[int]:
+    """The finished step folders, newest first (orbax renames a folder to its step when done).
+
+    With ``resume``, a folder that is missing or holds no finished step is a ConfigError (cheap:
+    the CLI calls it before JAX starts).
+    """
+    folder = Path(directory).expanduser()
+    if not folder.is_dir():
+        if resume:
+            raise ConfigError(
+                f"--resume: the checkpoint folder {folder} does not exist, so there is nothing "
+                "to resume; check the --checkpoint-dir path, or drop --resume to start afresh"
+            )
+        return []
+    steps = sorted((int(p.name) for p in folder.iterdir() if p.name.isdigit() and p.is_dir()),
+                   reverse=True)  # fmt: skip
+    if resume and not steps:
+        raise ConfigError(
+            f"--resume: {folder} holds no finished checkpoint; check the --checkpoint-dir path, "
+            "or drop --resume to start afresh"
+        )
+    return steps
+
+
 def _say(line: str) -> None:
     print(f"simlib: warning: {line}", file=sys.stderr, flush=True)
 
@@ -150,6 +181,11 @@ class Checkpointer:
         self._ocp, self.config, self._notify = ocp, config, notify
         self._identity = {k: _jsonable(getattr(run_config, k)) for k in _MUST_MATCH}
         self.skipped: list[str] = []
+        if os.path.lexists(config.directory) and not Path(config.directory).is_dir():
+            raise ConfigError(
+                f"checkpoint directory {config.directory} is not a folder (a file or a broken "
+                "link is there); choose another --checkpoint-dir"
+            )
         self._resume_step = self._intact_step() if config.resume else None
         options = ocp.CheckpointManagerOptions(max_to_keep=config.keep, create=True)
         try:
@@ -165,26 +201,10 @@ class Checkpointer:
                 "choose an empty --checkpoint-dir"
             )
 
-    def _steps(self) -> list[int]:
-        """The finished step folders (orbax renames a folder to its step number when done)."""
-        folder = Path(self.config.directory)
-        return sorted((int(p.name) for p in folder.iterdir() if p.name.isdigit() and p.is_dir()),
-                      reverse=True)  # fmt: skip
-
     def _intact_step(self) -> int:
         """The newest step whose folder matches its manifest; damaged newer ones moved aside."""
         folder = self.config.directory
-        if not Path(folder).is_dir():
-            raise ConfigError(
-                f"--resume: the checkpoint folder {folder} does not exist, so there is nothing "
-                "to resume; check the --checkpoint-dir path, or drop --resume to start afresh"
-            )
-        steps = self._steps()
-        if not steps:
-            raise ConfigError(
-                f"--resume: {folder} holds no finished checkpoint; check the --checkpoint-dir "
-                "path, or drop --resume to start afresh"
-            )
+        steps = finished_steps(folder, resume=True)
         for step in steps:
             problem = verify(Path(folder) / str(step))
             if problem is None:

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ValidationError
 
 from simlib.quiz.errors import BankError
 from simlib.quiz.schema import Bank, Deck
-from simlib.yaml_files import MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES, parse_yaml
+from simlib.yaml_files import MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES, parse_yaml, quote, shorten
 
 __all__ = [
     "bank_names",
@@ -64,9 +64,14 @@ def _path(name: str | os.PathLike, prefix: str, what: str, names: list[str]) -> 
         path = Path(text)
     else:
         path = quiz_dir() / f"{prefix}{text.removeprefix(prefix)}.yaml"
-    if not path.is_file():
+    try:
+        found = path.is_file()
+    except OSError:  # a name the system refuses (too long, ...)
+        found = False
+    if not found:
         raise BankError(
-            f"{what} {text!r} not found at {path}; use one of {names} or a path to a .yaml file"
+            f"{what} {quote(text)} not found at {shorten(str(path))}; use one of {names} or a "
+            "path to a .yaml file"
         )
     return path
 
