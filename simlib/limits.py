@@ -88,10 +88,11 @@ FAST_WORKER_STEPS = Limit(
     "about 1.4 GB (four times the largest shipped scenario)",
 )
 EVENT_WORKER_STEPS = Limit(
-    "worker-step-shards (workers x steps x server shards) for parameter-server policies",
+    "worker-step-messages (workers x steps x messages per step) for event-level runs",
     1_000_000,
-    "the event loop keeps every span and message, up to 2 KB per worker-step and shard, so "
-    "a million take up to 2 GB and a minute",
+    "the event loop keeps every span and message, up to 2 KB per worker-step and message "
+    "(one per server shard, or 2(p-1) chunks of an event-level ring), so a million take up to "
+    "2 GB and a minute",
 )
 WORKERS = Limit(
     "workers",
@@ -173,7 +174,7 @@ SIGMA = Limit(
 
 LIMITS: dict[str, Limit] = {
     "workers x steps (all-reduce)": FAST_WORKER_STEPS,
-    "workers x steps x shards (parameter servers)": EVENT_WORKER_STEPS,
+    "workers x steps x messages (event-level runs)": EVENT_WORKER_STEPS,
     "workers": WORKERS,
     "servers": SERVERS,
     "devices": DEVICES,

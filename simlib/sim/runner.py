@@ -31,20 +31,27 @@ METHODS = ("auto", "events", "fast")
 MAX_WORKER_STEPS = int(EVENT_WORKER_STEPS.maximum)  # kept for callers; see simlib.limits
 
 
-def _cost_limit(cluster: ClusterSpec, policy: PolicySpec | None) -> tuple[Limit, int]:
-    """The bound that applies and what one worker-step costs against it (shards for servers)."""
-    if policy is not None and policy.comm == "allreduce":
+def _cost_limit(
+    cluster: ClusterSpec, policy: PolicySpec | None, method: str = "auto"
+) -> tuple[Limit, int]:
+    """The bound that applies and what one worker-step costs against it: messages per step of
+    one worker (a shard each for servers, 2(p-1) chunks for an event-level ring)."""
+    allreduce = policy is not None and policy.comm == "allreduce"
+    if allreduce and method != "events":
         return FAST_WORKER_STEPS, 1
-    shards = cluster.servers if cluster.communicates else 1
-    return EVENT_WORKER_STEPS, shards
+    if not cluster.communicates:
+        return EVENT_WORKER_STEPS, 1
+    return EVENT_WORKER_STEPS, 2 * (cluster.workers - 1) if allreduce else cluster.servers
 
 
-def check_steps(cluster: ClusterSpec, policy: PolicySpec | None, steps: int) -> None:
-    """Refuse a run whose trace would not fit: workers x steps (x shards) over its limit."""
-    limit, shards = _cost_limit(cluster, policy)
+def check_steps(
+    cluster: ClusterSpec, policy: PolicySpec | None, steps: int, method: str = "auto"
+) -> None:
+    """Refuse a run whose trace would not fit: workers x steps (x messages) over its limit."""
+    limit, shards = _cost_limit(cluster, policy, method)
     cost = cluster.workers * steps * shards
     if cost > limit.maximum:
-        per = f" x {shards} shards" if shards > 1 else ""
+        per = f" x {shards:,} messages each" if shards > 1 else ""
         raise ConfigError(
             f"{cluster.workers:,} workers x {steps:,} steps{per} = {cost:,} is over the limit of "
             f"{limit.shown} {limit.unit}: {limit.why}; use fewer workers or steps"
@@ -52,14 +59,18 @@ def check_steps(cluster: ClusterSpec, policy: PolicySpec | None, steps: int) -> 
 
 
 def check_until(
-    cluster: ClusterSpec, until_s: float, name: str = "until_s", policy: PolicySpec | None = None
+    cluster: ClusterSpec,
+    until_s: float,
+    name: str = "until_s",
+    policy: PolicySpec | None = None,
+    method: str = "auto",
 ) -> None:
     """Refuse a run by seconds that would take about more worker-steps than its limit allows.
 
     A run by seconds has no step limit, so ``until_s=1e300`` would never end; the estimate is
     ``workers * until_s / min(step_seconds)`` (communication and stragglers only slow it).
     """
-    limit, shards = _cost_limit(cluster, policy)
+    limit, shards = _cost_limit(cluster, policy, method)
     fastest = min(cluster.step_seconds)
     estimate = cluster.workers * shards * until_s / fastest
     if estimate > limit.maximum:
@@ -112,10 +123,10 @@ def _check_run(cluster, policy, steps, until_s, seed, method) -> str:
     if (steps is None) == (until_s is None):
         raise ConfigError("give exactly one of steps (iterations per worker) or until_s (seconds)")
     if steps is not None:
-        check_steps(cluster, policy, check_count("steps", steps, 1))
+        check_steps(cluster, policy, check_count("steps", steps, 1), method)
     if until_s is not None:
         check_number("until_s", until_s, strict=True)
-        check_until(cluster, until_s, policy=policy)
+        check_until(cluster, until_s, policy=policy, method=method)
     check_seed(check_count("seed", seed, 0))
     check_choice("method", method, METHODS)
     if policy.name == "backup" and policy.backup_workers >= cluster.workers:
