@@ -45,7 +45,7 @@ def bounded_int(limit: Limit, minimum: int = 1):
     def parse(raw: str) -> int:
         value = _whole(raw)
         if value < minimum:
-            raise argparse.ArgumentTypeError(f"{quote(raw)} is not a whole number >= {minimum}")
+            raise argparse.ArgumentTypeError(f"{quote(raw)} is not a whole number > {minimum - 1}")
         try:
             return limit.check(value, "")
         except ConfigError as exc:
