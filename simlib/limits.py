@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from simlib.errors import ConfigError
 
 __all__ = [
+    "ACTIVATIONS",
     "DEVICES",
     "ENGINE_EXAMPLES",
     "EVENT_WORKER_STEPS",
@@ -138,6 +139,12 @@ ENGINE_EXAMPLES = Limit(
     "every step's batch is prepared and placed on the devices before training starts: "
     "400,000 examples of the 784-feature synthetic data set are 1.25 GB",
 )
+ACTIVATIONS = Limit(
+    "activations (batch x widest layer)",
+    32_000_000,
+    "each layer's activations, batch x width float32 values, are kept for the backward pass: "
+    "32 million are 128 MB per layer",
+)
 RANKS = Limit(
     "ranks",
     2**40,
@@ -183,6 +190,7 @@ LIMITS: dict[str, Limit] = {
     "hidden layers": HIDDEN_LAYERS,
     "parameters": PARAMETERS,
     "engine steps x batch": ENGINE_EXAMPLES,
+    "engine batch x widest layer": ACTIVATIONS,
     "ranks (closed forms)": RANKS,
     "ranks (event-level collectives)": EVENT_RANKS,
     "pipeline stages, microbatches, chunks": PIPELINE_COUNT,

@@ -15,6 +15,7 @@ import math
 
 from simlib.errors import ConfigError
 from simlib.limits import (
+    ACTIVATIONS,
     DEVICES,
     ENGINE_EXAMPLES,
     HIDDEN_LAYERS,
@@ -93,3 +94,5 @@ def check_engine_run(
     ENGINE_EXAMPLES.check(steps * batch, f"--steps {steps:,} x --batch {batch:,} =")
     features, classes = DATASET_SHAPES[dataset]
     check_network(hidden, features, classes, "--hidden")
+    widest = max(features, *hidden)
+    ACTIVATIONS.check(batch * widest, f"--batch {batch:,} x the widest layer {widest:,} =")
