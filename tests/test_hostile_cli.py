@@ -325,6 +325,28 @@ def test_hostile_yaml_is_one_line_with_the_file(runner, place, kind, reader):
     assert result["maxrss_kb"] < 400_000  # the bomb is refused before anything expands
 
 
+SCENARIO_FIELDS = [
+    ("workers: " + "1" + "0" * 32, "field cluster.workers 1e+32 is over the limit of 1,000,000"),
+    ("workers: 2\n  servers: 100000000", "field cluster.servers 100,000,000 is over the limit"),
+    ("workers: 2\n  stragglers: {distribution: lognormal, sigma: 1000}", "sigma 1000 is over"),
+    ("workers: 2\n  stragglers: {probability: 0.1, slowdown: 1.0e+308}", "1,000 times slower"),
+    ("workers: 2\n  model_bytes: " + "9" * 400, "input should be a valid number"),
+    ("workers: 2\nrun: {seed: " + "1" + "0" * 23 + "}", "field run.seed 1e+23 is over the limit"),
+    ("workers: 2\nrun: {seed: -1}", "run.seed"),
+    ("workers: 100000\nrun: {steps: 1000}", "is over the limit of 1,000,000 worker-step"),
+]
+
+
+@pytest.mark.parametrize(("cluster", "words"), SCENARIO_FIELDS, ids=lambda v: str(v)[:30])
+def test_size_fields_of_a_scenario_file_are_bounded(runner, place, cluster, words):
+    path = place / "bounded.yaml"
+    path.write_text(f"cluster:\n  {cluster}\n")
+    result = runner(["simulate", str(path)])
+    _check(result, ["simulate", str(path)], "scenario bounds")
+    assert result["rc"] == 2 and words in result["stderr"], result["stderr"][-1000:]
+    assert result["stderr"].count("\n") == 1 and result["maxrss_kb"] < 400_000
+
+
 def test_every_limit_is_in_the_readme():
     readme = (ROOT / "README.md").read_text()
     section = readme[readme.index("## Limits and bad input") :]

@@ -152,7 +152,7 @@ def _describe(error: dict) -> str:
         return f"field {field}: unknown field; remove it or check its spelling"
     if error["type"] == "missing":
         return f"field {field}: missing; it is required"
-    return f"field {field}: value {quote(error.get('input'))}: {quote(error['msg'].lower(), 120)}"
+    return f"field {field}: value {quote(error.get('input'))}: {shorten(error['msg'].lower(), 120)}"
 
 
 def _known_fields(error: dict) -> str:
