@@ -242,6 +242,11 @@ ISSUE_CASES = [
     ),  # fmt: skip
     (["simulate", "n" * 300 + ".yaml"], 2, "File name too long"),
     (["quiz", "list", "n" * 300], 2, "(300 characters) not found"),
+    (["quiz", "paper", "basics", "--student", "s1", "--out", "n" * 300 + ".json"], 2,
+     "File name too long"),  # fmt: skip
+    (["quiz", "grade", "--bank", "basics", "--submissions", "n" * 300], 2, "File name too long"),
+    (["cards", "export", "n" * 300, "--anki", "x.apkg"], 2, "(300 characters) not found"),
+    (["cards", "export", "basics", "--anki", "file/below/x.apkg"], 2, "Not a directory"),
 ]
 TINY_DP = ["engine", "dp", "--style", "single", "--steps", "3", "--batch", "16", "--hidden", "8"]
 
