@@ -242,8 +242,11 @@ ISSUE_CASES = [
     ),  # fmt: skip
     (["simulate", "n" * 300 + ".yaml"], 2, "File name too long"),
     (["quiz", "list", "n" * 300], 2, "(300 characters) not found"),
-    (["quiz", "paper", "basics", "--student", "s1", "--out", "n" * 300 + ".json"], 2,
-     "File name too long"),  # fmt: skip
+    (
+        ["quiz", "paper", "basics", "--student", "s1", "--out", "n" * 300 + ".json"],
+        2,
+        "File name too long",
+    ),  # fmt: skip
     (["quiz", "grade", "--bank", "basics", "--submissions", "n" * 300], 2, "File name too long"),
     (["cards", "export", "n" * 300, "--anki", "x.apkg"], 2, "(300 characters) not found"),
     (["cards", "export", "basics", "--anki", "file/below/x.apkg"], 2, "Not a directory"),
@@ -357,3 +360,15 @@ def test_every_limit_is_in_the_readme():
     section = readme[readme.index("## Limits and bad input") :]
     for name, limit in LIMITS.items():
         assert f"| {name} | {limit.shown} |" in section, name
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["simlib.yaml_files", "simlib.limits", "simlib.cli.arguments", "simlib.engine.divergence"],
+)
+def test_docstring_examples_of_the_input_modules(name):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted > 0
