@@ -130,8 +130,8 @@ HIDDEN_LAYERS = Limit(
 PARAMETERS = Limit(
     "parameters",
     16_000_000,
-    "parameters, gradients and optimizer state are kept on every device: 16 million float32 "
-    "parameters are 64 MB, times 3 to 4 copies, times up to 8 devices",
+    "parameters, gradients and optimizer state are kept on every device: 15.5 million on 8 "
+    "devices (--hidden 3900,3900) measured 1.9 GB",
 )
 ENGINE_EXAMPLES = Limit(
     "examples (steps x batch)",
@@ -143,7 +143,7 @@ ACTIVATIONS = Limit(
     "activations (batch x widest layer)",
     32_000_000,
     "each layer's activations, batch x width float32 values, are kept for the backward pass: "
-    "32 million are 128 MB per layer",
+    "a 4,096 x 7,800 batch (32 million) measured 0.9 GB",
 )
 RANKS = Limit(
     "ranks",
