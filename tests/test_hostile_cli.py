@@ -116,9 +116,9 @@ def _sane(action: argparse.Action, place: Path) -> str:
     return "2"
 
 
-def _case(rng, leaves, values, place) -> list[str]:
-    """One command line: a path, the tiny sizes and required options, then up to three options
-    and the positionals, each given a value of ``values`` (``rng`` is Hypothesis' random)."""
+def _case(rng, leaves, values, place, most: int = 3) -> list[str]:
+    """One command line: a path, the tiny sizes and required options, then 1 to ``most``
+    options and the positionals, each given a value of ``values`` (``rng``: Hypothesis')."""
     path, parser = rng.choice(leaves)
     options = [a for a in parser._actions if a.option_strings and a.dest != "help"]
     positionals = [a for a in parser._actions if not a.option_strings]
@@ -129,7 +129,7 @@ def _case(rng, leaves, values, place) -> list[str]:
             argv.append(f"{flag}={TINY[flag]}")
         elif action.required:
             argv.append(f"{flag}={_sane(action, place)}")
-    for action in rng.sample(options, k=rng.randint(1, min(3, len(options)))) if options else []:
+    for action in rng.sample(options, k=rng.randint(1, min(most, len(options)))) if options else []:
         flag = action.option_strings[0]
         argv.append(flag if action.nargs == 0 else f"{flag}={rng.choice(values)}")
     rest = []
@@ -198,7 +198,8 @@ def test_fuzz_every_command_with_a_hostile_family(family, runner, place):
 def test_fuzz_engine_commands_with_tiny_sizes(runner, place, rng):
     rng.seed(f"{rng.getrandbits(64)}:{os.environ.get('HOSTILE_SEED', '')}")
     family = rng.choice(list(FAMILIES))
-    argv = _case(rng, ENGINE, FAMILIES[family] or _paths(place), place)
+    # one hostile option, so that some cases pass every check and really train (tiny sizes)
+    argv = _case(rng, ENGINE, FAMILIES[family] or _paths(place), place, most=1)
     _check(runner(argv), argv, f"engine/{family}")
 
 
@@ -250,6 +251,16 @@ ISSUE_CASES = [
     (["quiz", "grade", "--bank", "basics", "--submissions", "n" * 300], 2, "File name too long"),
     (["cards", "export", "n" * 300, "--anki", "x.apkg"], 2, "(300 characters) not found"),
     (["cards", "export", "basics", "--anki", "file/below/x.apkg"], 2, "Not a directory"),
+    # launch is not fuzzed (a valid case starts a multi-process job); its checks come first:
+    (["engine", "launch", "--processes", "1000", "--", "dp"], 2, "over the limit of 16"),
+    (["engine", "launch", "--port", "99999", "--", "dp"], 2, "is not a port"),
+    (["engine", "launch", "--", "dp", "--hidden", "100000000"], 2, "over the limit of 65,536"),
+    (
+        ["engine", "launch", "--processes", "16", "--devices-per-process", "512", "--", "dp"],
+        2,
+        "over the limit of 512 devices",
+    ),  # fmt: skip
+    (["engine", "launch", "--", "x" * 5000], 2, "(5,000 characters)"),
 ]
 TINY_DP = ["engine", "dp", "--style", "single", "--steps", "3", "--batch", "16", "--hidden", "8"]
 

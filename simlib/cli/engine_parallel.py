@@ -189,7 +189,7 @@ def _engine_args(args) -> list[str]:
     if engine_args and engine_args[0] == "--":
         engine_args = engine_args[1:]
     if not engine_args or engine_args[0] not in LAUNCHABLE:
-        got = repr(engine_args[0]) if engine_args else "nothing"
+        got = quote(engine_args[0]) if engine_args else "nothing"
         raise ConfigError(
             f"launch needs an engine command after --, one of {', '.join(LAUNCHABLE)}; got "
             f"{got}; e.g. simlib engine launch --processes 2 -- tp --data 2 --model 4"
