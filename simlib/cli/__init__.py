@@ -36,12 +36,15 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str):  # noqa: D401 - argparse API
         message = _LONG_QUOTE.sub(lambda m: _short_quote(m.group(0)), message)
+        if len(message) > 600:  # a long value argparse quoted some other way
+            message = f"{message[:600]}... ({len(message):,} characters)"
         self.exit(2, f"simlib: error: {message} (see `{self.prog} --help`)\n")
 
 
 # argparse quotes the whole bad value ("invalid choice: 'xxx...'"); a 5,000-character value
-# must not fill the terminal, so quoted runs longer than this are cut.
-_LONG_QUOTE = re.compile(r"'[^']{60,}'")
+# must not fill the terminal, so quoted runs of 60 or more characters are cut (without spaces:
+# prose between two apostrophes is left alone).
+_LONG_QUOTE = re.compile(r"'[^'\s]{60,}'")
 
 
 def _short_quote(quoted: str) -> str:
