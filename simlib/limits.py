@@ -148,13 +148,14 @@ ACTIVATIONS = Limit(
 RANKS = Limit(
     "ranks",
     2**40,
-    "closed forms take any size, but beyond 10^12 ranks float rounding makes (p-1)/p exactly 1",
+    "closed forms are O(1) in the ranks; 2^40 is far past any machine ever built and keeps p and "
+    "every count exact in a float (2^53)",
 )
 PIPELINE_COUNT = Limit(
     "stages, microbatches or chunks",
     2**20,
-    "the closed form takes any size, but the schedule behind it (simlib.sim.pipeline_schedule) "
-    "lists every operation, and no real pipeline has a million stages",
+    "the closed form is O(1), but a million is far past any real pipeline, and "
+    "simlib.sim.pipeline_schedule lists every operation of one",
 )
 EVENT_RANKS = Limit(
     "ranks for an event-level collective",
