@@ -383,3 +383,22 @@ def test_docstring_examples_of_the_input_modules(name):
 
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_the_shared_loader_in_process():
+    """Duplicate keys are found at any depth (with both lines), equal-looking keys of other types
+    are not duplicates, the value cap counts every node, and each reader keeps its error class."""
+    from simlib.errors import ConfigError
+    from simlib.quiz.bank import parse_bank
+    from simlib.quiz.errors import BankError
+    from simlib.yaml_files import parse_yaml
+
+    with pytest.raises(ConfigError, match=r"x.yaml: line 4: key 'b' appears twice .*line 3\)"):
+        parse_yaml("a:\n  - c: 1\n    b: 2\n    b: 3\n", "x.yaml")
+    assert parse_yaml("1: a\n'1': b\n", "ok.yaml") == {1: "a", "1": "b"}
+    with pytest.raises(ConfigError, match="more than 10 values"):
+        parse_yaml("[" + ", ".join(["1"] * 11) + "]", "n.yaml", max_nodes=10)
+    with pytest.raises(ConfigError, match=r"line 2: YAML anchors and aliases \(\*a\)"):
+        parse_yaml("base: &a {x: 1}\nmore: {<<: *a, y: 2}\n", "merge.yaml")  # merge keys too
+    with pytest.raises(BankError, match="bank.yaml: line 3: key 'topic' appears twice"):
+        parse_bank("topic: a\ntitle: t\ntopic: b\nitems: []\n", "bank.yaml")
