@@ -36,6 +36,7 @@ __all__ = [
     "Limit",
     "PARAMETERS",
     "PIPELINE_COUNT",
+    "QUIZ_VARIANTS",
     "RANKS",
     "EVENT_RANKS",
     "SEED",
@@ -162,6 +163,12 @@ EVENT_RANKS = Limit(
     4_096,
     "an event-level run moves every chunk between every pair of partners: p^2 messages for a ring",
 )
+QUIZ_VARIANTS = Limit(
+    "variants per numeric item (quiz check --students)",
+    10_000,
+    "every variant of every numeric item computes its key: 1,000 took 1.1 s and 100,000 took "
+    "a minute",
+)
 SEED = Limit(
     "(the largest seed)",
     2**32 - 1,
@@ -195,6 +202,7 @@ LIMITS: dict[str, Limit] = {
     "ranks (closed forms)": RANKS,
     "ranks (event-level collectives)": EVENT_RANKS,
     "pipeline stages, microbatches, chunks": PIPELINE_COUNT,
+    "quiz check variants": QUIZ_VARIANTS,
     "seed": SEED,
     "straggler slowdown": SLOWDOWN,
     "lognormal sigma": SIGMA,

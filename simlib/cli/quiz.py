@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import sys
 
+from simlib.cli.arguments import bounded_int
 from simlib.cli.output import add_json_flag, emit, positive_int
+from simlib.limits import QUIZ_VARIANTS
 
 
 def register(sub) -> None:
@@ -73,7 +75,10 @@ def _register_quiz(sub) -> None:
     p = cmds.add_parser("check", help="validate banks and compute sample keys of numeric items")
     p.add_argument("bank", nargs="?", help="bank topic or path (default: every bank and deck)")
     p.add_argument(
-        "--students", type=positive_int, default=20, help="variants per numeric item (default 20)"
+        "--students",
+        type=bounded_int(QUIZ_VARIANTS),
+        default=20,
+        help="variants per numeric item (default 20)",
     )
     add_json_flag(p)
     p.set_defaults(handler=run_check)
