@@ -12,12 +12,14 @@ import pytest
 
 from simlib.engine import (
     CheckpointConfig,
+    Checkpointer,
     DPConfig,
     SimulatedCrash,
     param_sha256,
     request_devices,
     train_data_parallel,
 )
+from simlib.engine.divergence import NonFiniteLoss
 from simlib.errors import ConfigError
 
 CFG = DPConfig(style="shard_map", devices=4, steps=12, batch_size=64)
@@ -111,3 +113,124 @@ def test_cli_checkpoint_flag_errors(args, message):
     proc = _cli(*args)
     assert proc.returncode == 2 and message in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+# -- checkpoints that verify themselves (issue 10, part 3) ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def crashed_run(tmp_path_factory):
+    """A run that saved steps 4 and 8 (every 4) and crashed after step 9."""
+    folder = tmp_path_factory.mktemp("crashed")
+    request_devices(8)
+    with pytest.raises(SimulatedCrash):
+        train_data_parallel(CFG, checkpoint=CheckpointConfig(folder, 4, fail_at_step=9))
+    assert sorted(p.name for p in folder.iterdir()) == ["4", "8"]
+    return folder
+
+
+def _largest_file(step_dir):
+    return max((p for p in step_dir.rglob("*") if p.is_file()), key=lambda p: p.stat().st_size)
+
+
+def _flip(offset_fraction):
+    def damage(step_dir):
+        path = _largest_file(step_dir)
+        data = bytearray(path.read_bytes())
+        data[min(int(len(data) * offset_fraction), len(data) - 1)] ^= 0x01
+        path.write_bytes(bytes(data))
+
+    return damage
+
+
+def _truncate(step_dir):
+    path = _largest_file(step_dir)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 3])
+
+
+def _delete(step_dir):
+    _largest_file(step_dir).unlink()
+
+
+def _flip_losses(step_dir):  # the JSON of the losses: still valid JSON, other numbers
+    path = step_dir / "meta" / "metadata"
+    path.write_text(path.read_text().replace("2", "3", 1))
+
+
+def _no_manifest(step_dir):
+    (step_dir / "simlib-sha256.json").unlink()
+
+
+DAMAGE = {
+    "flip first byte": _flip(0.0),
+    "flip middle byte": _flip(0.5),
+    "flip last byte": _flip(1.0),
+    "truncate": _truncate,
+    "delete a file": _delete,
+    "change the losses": _flip_losses,
+    "no manifest": _no_manifest,
+}
+
+
+@pytest.mark.parametrize("kind", list(DAMAGE))
+def test_a_damaged_newest_checkpoint_is_reported_and_the_older_one_used(
+    kind, crashed_run, tmp_path, uninterrupted
+):
+    import shutil
+
+    folder = tmp_path / "ck"
+    shutil.copytree(crashed_run, folder)
+    DAMAGE[kind](folder / "8")
+    lines = []
+    config = CheckpointConfig(folder, 4, resume=True)
+    saver = Checkpointer(config, CFG, notify=lines.append)
+    assert saver.skipped and len(lines) == 1 and "\n" not in lines[0]
+    assert lines[0].startswith(f"checkpoint step 8 in {folder} is damaged: ")
+    assert "trying step 4" in lines[0] and (folder / "damaged" / "8").is_dir()
+    saver.close()
+    resumed = train_data_parallel(CFG, checkpoint=config)  # the damaged one is out of the way
+    assert resumed.resumed_from_step == 4
+    assert resumed.losses == uninterrupted.losses
+    assert param_sha256(resumed.params) == param_sha256(uninterrupted.params)
+
+
+def test_no_intact_checkpoint_is_a_config_error(crashed_run, tmp_path):
+    import shutil
+
+    folder = tmp_path / "ck"
+    shutil.copytree(crashed_run, folder)
+    _truncate(folder / "8")
+    _flip(0.5)(folder / "4")
+    with pytest.raises(ConfigError, match=r"no intact checkpoint in .*step 8: .*step 4: "):
+        Checkpointer(CheckpointConfig(folder, 4, resume=True), CFG, notify=lambda line: None)
+
+
+@pytest.mark.parametrize("make", ["missing", "empty", "only a temporary folder"])
+def test_resume_without_a_checkpoint_is_refused(tmp_path, make):
+    folder = tmp_path / "ckpt"
+    if make != "missing":
+        folder.mkdir()
+    if make == "only a temporary folder":
+        (folder / "5.orbax-checkpoint-tmp-1").mkdir()
+    expected = "does not exist" if make == "missing" else "holds no finished checkpoint"
+    with pytest.raises(ConfigError, match=f"--resume: .*{expected}.*drop --resume"):
+        train_data_parallel(CFG, checkpoint=CheckpointConfig(folder, 4, resume=True))
+    assert not folder.exists() or make != "missing"  # nothing was created for the typo
+
+
+def test_a_non_finite_loss_stops_the_run_naming_step_and_learning_rate():
+    diverging = DPConfig(style="shard_map", devices=4, steps=12, batch_size=64,
+                         learning_rate=1e308)  # fmt: skip
+    with pytest.raises(NonFiniteLoss, match=r"nan at step 2 with learning rate 1e\+308") as info:
+        train_data_parallel(diverging)
+    assert info.value.exit_status == 1
+
+
+def test_cli_resume_of_a_mistyped_folder_and_a_diverging_run(tmp_path):
+    proc = _cli("--checkpoint-dir", str(tmp_path / "typo"), "--resume", timeout=120)
+    assert proc.returncode == 2 and "does not exist" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "typo").exists()
+    proc = _cli("--lr", "1e30", "--steps", "3", timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("simlib: error: the loss became") and "learning rate 1e+30" in last

@@ -267,7 +267,7 @@ def test_scenario_not_utf8_is_one_line(tmp_path, capsys):
         (["--slowdown", "4"], ["--slowdown 4 changes nothing", "--straggler-probability"]),
         (
             ["--until", "1e300"],  # 4 workers at 1 s: 4e300 worker-steps, never done
-            ["--until 1e+300", "4e+300 worker-steps", "use at most 2.5e+06 s"],
+            ["--until 1e+300", "4e+300 worker-steps", "use at most 2.5e+05 s"],
         ),
         (
             ["--policy", "backup", "--backup-workers", "4"],

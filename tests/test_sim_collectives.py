@@ -169,3 +169,14 @@ def test_every_chunk_is_received_whole():
         assert (msgs["recv_s"] >= msgs["start_s"]).all() and (
             msgs["start_s"] >= msgs["send_s"]
         ).all()
+
+
+@pytest.mark.parametrize("algorithm", ["ring", "tree", "recursive-doubling", "halving-doubling"])
+def test_mean_bytes_sent_is_the_closed_form_of_the_per_rank_list(algorithm):
+    """The O(1) mean (what allreduce_cost reports) equals the mean of the O(p) list."""
+    from simlib.sim.collectives import bytes_sent_by_rank, mean_bytes_sent
+
+    power = algorithm in ("recursive-doubling", "halving-doubling")
+    for p in [1, 2, 4, 8, 64, 256] if power else range(1, 70):
+        listed = bytes_sent_by_rank(algorithm, p, 3.0)
+        assert mean_bytes_sent(algorithm, p, 3.0) == pytest.approx(sum(listed) / p, rel=1e-12)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from simlib.cli.output import add_json_flag, emit, positive_int
+from simlib.cli.arguments import bounded_int
+from simlib.cli.output import add_json_flag, emit
+from simlib.limits import DEVICES
 
 
 def register(sub) -> None:
@@ -10,7 +12,7 @@ def register(sub) -> None:
         "devices", help="show the devices JAX sees (virtual CPU devices if no accelerator)"
     )
     p.add_argument(
-        "--count", type=positive_int, default=None,
+        "--count", type=bounded_int(DEVICES), default=None,
         help="virtual CPU devices to create when there is no accelerator (default 8)",
     )  # fmt: skip
     add_json_flag(p)

@@ -6,7 +6,9 @@ import importlib
 import os
 import sys
 
+from simlib.cli.arguments import check_engine_run, seed
 from simlib.cli.output import add_json_flag, emit, positive_float, positive_int
+from simlib.yaml_files import quote
 
 # Modules that add more strategies under `simlib engine`; each defines ``register(groups)``.
 STRATEGY_MODULES: tuple[str, ...] = ("simlib.cli.engine_parallel",)
@@ -36,7 +38,7 @@ def register(sub) -> None:
     dp.add_argument(
         "--hidden", default="128", help="hidden layer widths, comma-separated (default 128)"
     )
-    dp.add_argument("--seed", type=int, default=0, help="seed for data and weights (default 0)")
+    dp.add_argument("--seed", type=seed, default=0, help="seed for data and weights (default 0)")
     ck = dp.add_argument_group("checkpoints (orbax)")
     ck.add_argument("--checkpoint-dir", help="save checkpoints in this folder")
     ck.add_argument(
@@ -65,7 +67,9 @@ def _hidden(raw: str) -> tuple[int, ...]:
     except ValueError:
         widths = ()
     if not widths or any(w <= 0 for w in widths):
-        raise ConfigError(f"--hidden {raw!r} must be widths > 0 separated by commas, e.g. 128,64")
+        raise ConfigError(
+            f"--hidden {quote(raw)} must be widths > 0 separated by commas, e.g. 128,64"
+        )
     return widths
 
 
@@ -95,8 +99,10 @@ def _checkpoint(args):
             f"--fail-at-step {args.fail_at_step} is after the last step ({args.steps}); "
             f"use a step from 1 to {args.steps}"
         )
-    from simlib.engine.checkpoint import CheckpointConfig
+    from simlib.engine.checkpoint import CheckpointConfig, finished_steps
 
+    if args.resume:
+        finished_steps(args.checkpoint_dir, resume=True)  # nothing to resume: say so at once
     return CheckpointConfig(args.checkpoint_dir, args.checkpoint_every or 5, resume=args.resume,
                             fail_at_step=args.fail_at_step)  # fmt: skip
 
@@ -105,6 +111,8 @@ def run_dp(args) -> int:
     devices = 1 if args.style == "single" else args.devices
     _check_devices(devices, args.batch)
     hidden = _hidden(args.hidden)
+    check_engine_run(devices=devices, steps=args.steps, batch=args.batch, hidden=hidden,
+                     dataset=args.dataset)  # fmt: skip
     checkpoint = _checkpoint(args)
     from simlib.engine.devices import request_devices
 

@@ -14,14 +14,18 @@ from __future__ import annotations
 
 import sys
 
+from simlib.cli.arguments import bounded_int, check_engine_run, port, seed
 from simlib.cli.output import add_json_flag, emit, positive_float, positive_int
 from simlib.errors import ConfigError, SimlibError, check_divisible
+from simlib.limits import DEVICES, LAUNCH_PROCESSES
+from simlib.yaml_files import quote
 
 __all__ = ["register", "worker_main"]
 
 
 def _common(p, *, lr: float, optimizer: str) -> None:
-    p.add_argument("--devices", type=positive_int, default=8, help="number of devices (default 8)")
+    p.add_argument("--devices", type=bounded_int(DEVICES), default=8,
+                   help="number of devices (default 8)")  # fmt: skip
     p.add_argument("--steps", type=positive_int, default=20, help="training steps (default 20)")
     p.add_argument("--batch", type=positive_int, default=128, help="global batch (default 128)")
     p.add_argument("--lr", type=positive_float, default=lr, help=f"learning rate (default {lr})")
@@ -31,7 +35,7 @@ def _common(p, *, lr: float, optimizer: str) -> None:
                    help="digits (8x8, shipped) or synthetic (784 features)")  # fmt: skip
     p.add_argument("--hidden", default="128,128,128",
                    help="hidden layer widths, comma-separated (default 128,128,128)")  # fmt: skip
-    p.add_argument("--seed", type=int, default=0, help="seed for data and weights (default 0)")
+    p.add_argument("--seed", type=seed, default=0, help="seed for data and weights (default 0)")
     add_json_flag(p)
 
 
@@ -71,10 +75,11 @@ def _register_launch(groups) -> None:
         "that form one JAX job. Example: simlib engine launch --processes 2 "
         "--devices-per-process 4 -- tp --data 2 --model 4",
     )  # fmt: skip
-    p.add_argument("--processes", type=positive_int, default=2, help="processes (default 2)")
-    p.add_argument("--devices-per-process", type=positive_int, default=4,
+    p.add_argument("--processes", type=bounded_int(LAUNCH_PROCESSES), default=2,
+                   help="processes (default 2)")  # fmt: skip
+    p.add_argument("--devices-per-process", type=bounded_int(DEVICES), default=4,
                    help="virtual CPU devices in each process (default 4)")  # fmt: skip
-    p.add_argument("--port", type=int, default=0,
+    p.add_argument("--port", type=port, default=0,
                    help="coordinator port on localhost (default: a free one)")  # fmt: skip
     p.add_argument("--timeout", type=positive_float, default=600.0,
                    help="stop every process after this many seconds (default 600)")  # fmt: skip
@@ -90,7 +95,7 @@ def _hidden(raw: str) -> tuple[int, ...]:
         widths = ()
     if not widths or any(w <= 0 for w in widths):
         raise ConfigError(
-            f"--hidden {raw!r} must be widths > 0 separated by commas, e.g. 128,128,128"
+            f"--hidden {quote(raw)} must be widths > 0 separated by commas, e.g. 128,128,128"
         )
     return widths
 
@@ -112,6 +117,8 @@ def _mesh(devices: int, inner: int, inner_flag: str, data: int | None) -> int:
 
 
 def _settings(args) -> dict:
+    check_engine_run(devices=args.devices, steps=args.steps, batch=args.batch,
+                     hidden=_hidden(args.hidden), dataset=args.dataset)  # fmt: skip
     return {"steps": args.steps, "batch_size": args.batch, "learning_rate": args.lr,
             "optimizer": args.optimizer, "dataset": args.dataset,
             "hidden": _hidden(args.hidden), "seed": args.seed}  # fmt: skip
@@ -182,7 +189,7 @@ def _engine_args(args) -> list[str]:
     if engine_args and engine_args[0] == "--":
         engine_args = engine_args[1:]
     if not engine_args or engine_args[0] not in LAUNCHABLE:
-        got = repr(engine_args[0]) if engine_args else "nothing"
+        got = quote(engine_args[0]) if engine_args else "nothing"
         raise ConfigError(
             f"launch needs an engine command after --, one of {', '.join(LAUNCHABLE)}; got "
             f"{got}; e.g. simlib engine launch --processes 2 -- tp --data 2 --model 4"
@@ -191,6 +198,8 @@ def _engine_args(args) -> list[str]:
 
     inner = build_parser().parse_args(["engine", *engine_args])  # exits 2 on a bad option
     total = args.processes * args.devices_per_process
+    DEVICES.check(total, f"--processes {args.processes} x --devices-per-process "
+                  f"{args.devices_per_process} =")  # fmt: skip
     if inner.devices != total:
         raise ConfigError(
             f"the {engine_args[0]} run uses --devices {inner.devices} but --processes "
@@ -233,6 +242,8 @@ def _check_dp(args) -> None:
             f"mesh), got --style {args.style}; pass --style jit"
         )
     check_divisible("--batch", args.batch, args.devices, "--devices")
+    check_engine_run(devices=args.devices, steps=args.steps, batch=args.batch,
+                     hidden=_hidden(args.hidden), dataset=args.dataset)  # fmt: skip
 
 
 def _run_dp_distributed(args) -> int:

@@ -34,7 +34,9 @@ import os
 import sys
 
 from simlib.cli import quiz_classroom as classroom
+from simlib.cli.arguments import bounded_int
 from simlib.cli.output import add_json_flag, emit, positive_int
+from simlib.limits import QUIZ_VARIANTS
 
 SECRET_ENV = "SIMLIB_COURSE_SECRET"
 PUBLIC_COURSE = "simlib"  # simlib.quiz.variants.DEFAULT_COURSE (not imported: --help stays fast)
@@ -168,7 +170,10 @@ def _register_quiz(sub) -> None:
     )
     p.add_argument("bank", nargs="?", help="bank topic or path (default: every bank and deck)")
     p.add_argument(
-        "--students", type=positive_int, default=20, help="variants per numeric item (default 20)"
+        "--students",
+        type=bounded_int(QUIZ_VARIANTS),
+        default=20,
+        help="variants per numeric item (default 20)",
     )
     _bank_dir_flag(p)
     add_json_flag(p)

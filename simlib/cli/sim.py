@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from simlib.cli.arguments import bounded_int, seed
 from simlib.cli.output import add_json_flag, emit, non_negative_float, positive_float, positive_int
+from simlib.limits import PIPELINE_COUNT, RANKS, SERVERS, WORKERS
 
 __all__ = ["register"]
 
@@ -31,7 +33,7 @@ def register(sub) -> None:
 def _register_allreduce(groups) -> None:
     p = groups.add_parser("allreduce", help="time of an all-reduce (alpha-beta model)")
     p.add_argument("--algorithm", choices=_ALGORITHMS, default="ring", help="default ring")
-    p.add_argument("--ranks", type=positive_int, required=True, help="number of ranks p")
+    p.add_argument("--ranks", type=bounded_int(RANKS), required=True, help="number of ranks p")
     p.add_argument("--bytes", type=non_negative_float, required=True, help="bytes per rank n")
     p.add_argument("--bandwidth", type=positive_float, required=True, help="NIC bytes/s B")
     p.add_argument("--latency", type=non_negative_float, default=0.0, help="seconds per message")
@@ -42,8 +44,10 @@ def _register_allreduce(groups) -> None:
 
 def _register_ps(groups) -> None:
     p = groups.add_parser("ps", help="time of a parameter-server round (push, or push+pull)")
-    p.add_argument("--workers", type=positive_int, required=True, help="workers N")
-    p.add_argument("--servers", type=positive_int, default=1, help="server shards k (default 1)")
+    p.add_argument("--workers", type=bounded_int(WORKERS), required=True, help="workers N")
+    p.add_argument(
+        "--servers", type=bounded_int(SERVERS), default=1, help="server shards k (default 1)"
+    )
     p.add_argument("--bytes", type=non_negative_float, required=True, help="model bytes M")
     p.add_argument("--bandwidth", type=positive_float, required=True, help="worker NIC bytes/s")
     p.add_argument(
@@ -60,9 +64,10 @@ def _register_ps(groups) -> None:
 
 def _register_pipeline(groups) -> None:
     p = groups.add_parser("pipeline", help="makespan and bubble of a pipeline schedule")
-    p.add_argument("--stages", type=positive_int, required=True, help="pipeline stages p")
-    p.add_argument("--microbatches", type=positive_int, required=True, help="microbatches m")
-    p.add_argument("--interleave", type=positive_int, default=1, help="chunks per device v")
+    count = bounded_int(PIPELINE_COUNT)
+    p.add_argument("--stages", type=count, required=True, help="pipeline stages p")
+    p.add_argument("--microbatches", type=count, required=True, help="microbatches m")
+    p.add_argument("--interleave", type=count, default=1, help="chunks per device v")
     p.add_argument("--forward", type=positive_float, default=1.0, help="forward s per stage")
     p.add_argument("--backward", type=positive_float, default=2.0, help="backward s per stage")
     p.add_argument(
@@ -78,7 +83,9 @@ def _register_pipeline(groups) -> None:
 def _register_memory(groups) -> None:
     p = groups.add_parser("memory", help="model-state bytes per device with ZeRO 0-3")
     p.add_argument("--params", type=positive_float, required=True, help="parameters Psi")
-    p.add_argument("--ranks", type=positive_int, required=True, help="data-parallel ranks N_d")
+    p.add_argument(
+        "--ranks", type=bounded_int(RANKS), required=True, help="data-parallel ranks N_d"
+    )
     p.add_argument("--zero", type=int, choices=(0, 1, 2, 3), default=0, help="ZeRO stage")
     p.add_argument(
         "--optimizer-bytes",
@@ -109,9 +116,9 @@ def _register_simulate(sub) -> None:
     p.add_argument("--backup-workers", type=int, help="backup: gradients dropped per round")
     p.add_argument("--comm", choices=("ps", "allreduce"), help="parameter servers or all-reduce")
     p.add_argument("--algorithm", choices=_ALGORITHMS, help="all-reduce algorithm")
-    p.add_argument("--workers", type=positive_int, help="number of workers")
+    p.add_argument("--workers", type=bounded_int(WORKERS), help="number of workers")
     p.add_argument("--step-seconds", help="compute seconds per step: T or T1,T2,... per worker")
-    p.add_argument("--servers", type=positive_int, help="parameter-server shards")
+    p.add_argument("--servers", type=bounded_int(SERVERS), help="parameter-server shards")
     p.add_argument("--model-bytes", type=non_negative_float, help="model bytes (0: free comm)")
     p.add_argument("--bandwidth", type=positive_float, help="worker NIC bytes/s")
     p.add_argument("--server-bandwidth", type=positive_float, help="server NIC bytes/s")
@@ -125,7 +132,7 @@ def _register_simulate(sub) -> None:
     run = p.add_mutually_exclusive_group()
     run.add_argument("--steps", type=positive_int, help="iterations per worker")
     run.add_argument("--until", type=positive_float, help="simulated seconds to run")
-    p.add_argument("--seed", type=int, help="seed of every random draw")
+    p.add_argument("--seed", type=seed, help="seed of every random draw (0 to 2^32 - 1)")
     p.add_argument("--plot", metavar="DIR", help="write the figures as PNG files into DIR")
     train = p.add_argument_group("real training with the simulated schedule (JAX)")
     train.add_argument(
@@ -147,6 +154,21 @@ def _register_simulate(sub) -> None:
 # -- cost handlers ----------------------------------------------------------------------------
 
 
+def _check_finite(result: Mapping[str, Any], keys: tuple[str, ...], inputs: str) -> None:
+    """Refuse a result that overflowed to infinity (or nan): it would print as null, silently."""
+    import math
+
+    from simlib.errors import ConfigError
+
+    for key in keys:
+        value = result[key]
+        if not math.isfinite(value):
+            raise ConfigError(
+                f"the result's {key} is {value} (a float overflowed): the values given for "
+                f"{inputs} are too extreme to compute with; use values nearer to real hardware"
+            )
+
+
 def run_cost_allreduce(args) -> int:
     from simlib.sim import allreduce_cost
 
@@ -154,6 +176,7 @@ def run_cost_allreduce(args) -> int:
         args.algorithm, args.ranks, args.bytes, args.bandwidth, args.latency, args.gamma
     )
     result = cost.as_dict() | {"algbw": cost.algbw_bytes_per_s, "busbw": cost.busbw_bytes_per_s}
+    _check_finite(result, ("seconds", "bytes_sent_per_rank"), "--bytes, --bandwidth, --latency")
     emit(result, args.json, _allreduce_text)
     return 0
 
@@ -184,6 +207,7 @@ def run_cost_ps(args) -> int:
         args.latency,
         args.pull,
     )
+    _check_finite(cost.as_dict(), ("seconds", "bytes_total"), "--bytes, --bandwidth, --latency")
     emit(
         cost.as_dict(),
         args.json,
@@ -204,6 +228,8 @@ def run_cost_pipeline(args) -> int:
     cost = pipeline_cost(
         args.stages, args.microbatches, args.forward, args.backward, args.interleave, schedule
     )
+    _check_finite(cost.as_dict(), ("makespan_seconds",), "--stages, --microbatches, --forward, "
+                  "--backward")  # fmt: skip
     emit(
         cost.as_dict(),
         args.json,
@@ -224,6 +250,7 @@ def run_cost_memory(args) -> int:
     if args.params != int(args.params):
         raise ConfigError(f"--params {args.params:g} must be a whole number of parameters")
     cost = zero_memory(int(args.params), args.ranks, args.zero, args.optimizer_bytes)
+    _check_finite(cost.as_dict(), ("bytes_per_device",), "--params, --optimizer-bytes")
     emit(
         cost.as_dict(),
         args.json,
@@ -242,6 +269,7 @@ def run_cost_memory(args) -> int:
 
 def _step_seconds(raw: str) -> float | list[float]:
     from simlib.errors import ConfigError
+    from simlib.yaml_files import quote
 
     try:
         values = [float(v) for v in raw.split(",") if v.strip()]
@@ -249,7 +277,7 @@ def _step_seconds(raw: str) -> float | list[float]:
         values = []
     if not values or any(not v > 0 for v in values):
         raise ConfigError(
-            f"--step-seconds {raw!r} must be seconds > 0 separated by commas, "
+            f"--step-seconds {quote(raw)} must be seconds > 0 separated by commas, "
             "e.g. 0.1 or 0.1,0.1,0.3"
         )
     return values[0] if len(values) == 1 else values
@@ -337,7 +365,7 @@ def _check_policy_flags(args, scenario) -> None:
             "(no step straggles); add --straggler-probability, e.g. --straggler-probability 0.05"
         )
     if args.until is not None:
-        check_until(cluster, args.until, "--until")
+        check_until(cluster, args.until, "--until", policy)
 
 
 def _load(args):
@@ -360,10 +388,14 @@ def run_simulate(args) -> int:
     _check_training_flags(args)
     scenario = _load(args)
     _check_policy_flags(args, scenario)
+    import numpy as np
+
     from simlib.sim import simulate, summarize
 
-    trace = simulate(scenario.cluster, scenario.policy, **scenario.run_arguments())
-    result = summarize(trace) | {"scenario": scenario.name}
+    with np.errstate(all="ignore"):  # overflow is caught below, as one line, not a warning
+        trace = simulate(scenario.cluster, scenario.policy, **scenario.run_arguments())
+        result = summarize(trace) | {"scenario": scenario.name}
+    _check_finite(result, ("makespan_seconds",), "step seconds, latency, model bytes / bandwidth")
     run = _train(args, scenario, trace) if args.train else None
     if run is not None:
         result |= _training_fields(run, args.target_loss)
@@ -405,7 +437,22 @@ def _train(args, scenario, trace):
             "use fewer workers, a smaller --batch-per-worker, or --dataset synthetic"
         )
     report = replay(trace, config)
+    _check_replay_finite(report, config.learning_rate)
     return PolicyRun(scenario.policy.label(), scenario.policy, trace, report)
+
+
+def _check_replay_finite(report, learning_rate: float) -> None:
+    """A replay whose evaluation loss became inf or nan stops (exit 1), naming when and the lr."""
+    import numpy as np
+
+    from simlib.engine.divergence import NonFiniteLoss
+
+    bad = np.flatnonzero(~np.isfinite(report.losses))
+    if bad.size:
+        i = int(bad[0])
+        where = (f"simulated second {report.times_s[i]:.4g} (after {int(report.updates[i])} "
+                 "updates)")  # fmt: skip
+        raise NonFiniteLoss(where, float(report.losses[i]), learning_rate)
 
 
 def _training_fields(run, target_loss: float | None) -> dict[str, Any]:
@@ -427,14 +474,15 @@ def _plot(trace, folder: str, run=None, target_loss: float | None = None) -> lis
     from pathlib import Path
 
     from simlib.errors import ConfigError
-    from simlib.files import show_path, write_files
+    from simlib.files import write_files
     from simlib.files.targets import file_kind
     from simlib.viz import simulation_figures
+    from simlib.yaml_files import shorten
 
-    out = Path(folder)
+    out, shown = Path(folder), shorten(folder)
     if os.path.lexists(out) and not out.is_dir():
         raise ConfigError(
-            f"--plot {show_path(folder)}: is a {file_kind(os.lstat(out).st_mode)}, not a folder; "
+            f"--plot {shown}: is a {file_kind(os.lstat(out).st_mode)}, not a folder; "
             "give a folder for the figures (it is created if missing)"
         )
     figures = dict(simulation_figures(trace))

@@ -13,11 +13,25 @@ exits at once, so a checkpoint being written is cut short; called from Python, t
 restores the newest finished checkpoint and continues from the step after it with the same
 batches: with the same style and devices the final parameters are bitwise identical to an
 uninterrupted run's (on other devices, equal up to float rounding).
+
+Checkpoints verify themselves (orbax itself keeps no checksum of the arrays it writes). Once
+orbax has finished a step's folder, :func:`write_manifest` records the size and SHA-256 of
+every file in it in ``<step>/simlib-sha256.json``. On resume the step folders are checked
+newest first (:func:`verify`): one with a flipped byte, a truncated or deleted file, or no
+manifest (the run stopped before it was verified) is reported in one line, moved aside into
+``<dir>/damaged/``, and the next older one is tried. No intact checkpoint left, or ``resume``
+on a folder that holds none (missing, mistyped, empty): a ``ConfigError`` (CLI exit 2), never a
+silent start from step 0.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import os
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +39,17 @@ import numpy as np
 
 from simlib.errors import ConfigError, SimlibError, check_positive
 
-__all__ = ["CheckpointConfig", "Checkpointer", "SimulatedCrash"]
+__all__ = [
+    "CheckpointConfig",
+    "Checkpointer",
+    "SimulatedCrash",
+    "finished_steps",
+    "verify",
+    "write_manifest",
+]
+
+MANIFEST = "simlib-sha256.json"
+DAMAGED = "damaged"
 
 # Fields of the run that must match for a checkpoint to continue it (devices and style may
 # change: the parameters are saved unsharded and re-placed on whatever devices resume, and the
@@ -64,15 +88,105 @@ class CheckpointConfig:
         object.__setattr__(self, "directory", str(Path(self.directory).expanduser().resolve()))
 
 
-class Checkpointer:
-    """Saves and restores one run's parameters and losses with an orbax ``CheckpointManager``."""
+def _files(step_dir: Path) -> list[Path]:
+    return sorted(p for p in step_dir.rglob("*") if p.is_file() and p.name != MANIFEST)
 
-    def __init__(self, config: CheckpointConfig, run_config):
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_manifest(step_dir: str | Path) -> None:
+    """Record ``{relative path: [bytes, sha256]}`` of every file of a finished step folder.
+
+    Written to a temporary name and renamed, so a crash leaves either no manifest or a whole one.
+    """
+    step_dir = Path(step_dir)
+    files = {str(p.relative_to(step_dir)): [p.stat().st_size, _sha256(p)] for p in _files(step_dir)}
+    tmp = step_dir / f".{MANIFEST}.tmp"
+    tmp.write_text(json.dumps({"sha256": files}, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, step_dir / MANIFEST)
+
+
+def verify(step_dir: str | Path) -> str | None:
+    """None if the step folder matches its manifest, else what is wrong (a short phrase)."""
+    step_dir = Path(step_dir)
+    try:
+        listed = json.loads((step_dir / MANIFEST).read_text(encoding="utf-8"))["sha256"]
+    except FileNotFoundError:
+        return "it has no checksum manifest (the run stopped before it was verified)"
+    except (OSError, ValueError, KeyError, TypeError):
+        return f"its checksum manifest {MANIFEST} is unreadable"
+    if not isinstance(listed, dict):
+        return f"its checksum manifest {MANIFEST} is unreadable"
+    present = {str(p.relative_to(step_dir)) for p in _files(step_dir)}
+    for name, entry in sorted(listed.items()):
+        path = step_dir / name
+        if name not in present:
+            return f"file {name} is missing"
+        size = path.stat().st_size
+        if not isinstance(entry, list) or len(entry) != 2:
+            return f"its checksum manifest {MANIFEST} is unreadable"
+        if size != entry[0]:
+            return f"file {name} has {size:,} bytes, not {entry[0]:,} (truncated or changed)"
+        if _sha256(path) != entry[1]:
+            return f"file {name} does not match its SHA-256 (bytes changed)"
+    extra = sorted(present - set(listed))
+    return f"file {extra[0]} was not part of the checkpoint" if extra else None
+
+
+def finished_steps(directory: str | Path, *, resume: bool = False) -> list[int]:
+    """The finished step folders, newest first (orbax renames a folder to its step when done).
+
+    With ``resume``, a folder that is missing or holds no finished step is a ConfigError (cheap:
+    the CLI calls it before JAX starts).
+    """
+    folder = Path(directory).expanduser()
+    if not folder.is_dir():
+        if resume:
+            raise ConfigError(
+                f"--resume: the checkpoint folder {folder} does not exist, so there is nothing "
+                "to resume; check the --checkpoint-dir path, or drop --resume to start afresh"
+            )
+        return []
+    steps = sorted((int(p.name) for p in folder.iterdir() if p.name.isdigit() and p.is_dir()),
+                   reverse=True)  # fmt: skip
+    if resume and not steps:
+        raise ConfigError(
+            f"--resume: {folder} holds no finished checkpoint; check the --checkpoint-dir path, "
+            "or drop --resume to start afresh"
+        )
+    return steps
+
+
+def _say(line: str) -> None:
+    print(f"simlib: warning: {line}", file=sys.stderr, flush=True)
+
+
+class Checkpointer:
+    """Saves and restores one run's parameters and losses with an orbax ``CheckpointManager``.
+
+    ``notify`` receives the one-line report of each damaged checkpoint skipped on resume
+    (default: printed to stderr as ``simlib: warning: ...``).
+    """
+
+    def __init__(self, config: CheckpointConfig, run_config, notify: Callable[[str], None] = _say):
         import orbax.checkpoint as ocp
 
         logging.getLogger("absl").setLevel(logging.ERROR)  # orbax is chatty at INFO
-        self._ocp, self.config = ocp, config
+        self._ocp, self.config, self._notify = ocp, config, notify
         self._identity = {k: _jsonable(getattr(run_config, k)) for k in _MUST_MATCH}
+        self.skipped: list[str] = []
+        if os.path.lexists(config.directory) and not Path(config.directory).is_dir():
+            raise ConfigError(
+                f"checkpoint directory {config.directory} is not a folder (a file or a broken "
+                "link is there); choose another --checkpoint-dir"
+            )
+        self._resume_step = self._intact_step() if config.resume else None
         options = ocp.CheckpointManagerOptions(max_to_keep=config.keep, create=True)
         try:
             self._manager = ocp.CheckpointManager(config.directory, options=options)
@@ -87,9 +201,37 @@ class Checkpointer:
                 "choose an empty --checkpoint-dir"
             )
 
+    def _intact_step(self) -> int:
+        """The newest step whose folder matches its manifest; damaged newer ones moved aside."""
+        folder = self.config.directory
+        steps = finished_steps(folder, resume=True)
+        for step in steps:
+            problem = verify(Path(folder) / str(step))
+            if problem is None:
+                return step
+            self._set_aside(step, problem, steps)
+        raise ConfigError(
+            f"--resume: no intact checkpoint in {folder} ({'; '.join(self.skipped)}); the damaged "
+            f"ones are in {Path(folder) / DAMAGED}; start afresh with an empty --checkpoint-dir"
+        )
+
+    def _set_aside(self, step: int, problem: str, steps: list[int]) -> None:
+        folder = Path(self.config.directory)
+        target = folder / DAMAGED / str(step)
+        n = 1
+        while target.exists():
+            target, n = folder / DAMAGED / f"{step}.{n}", n + 1
+        target.parent.mkdir(exist_ok=True)
+        os.replace(folder / str(step), target)
+        older = [s for s in steps if s < step]
+        then = f"trying step {older[0]}" if older else "no older checkpoint is left"
+        self.skipped.append(f"step {step}: {problem}")
+        self._notify(f"checkpoint step {step} in {folder} is damaged: {problem}; moved to "
+                     f"{target}; {then}")  # fmt: skip
+
     def restore(self, template) -> tuple[int, object, list[float]]:
-        """``(step, host params, losses so far)`` of the newest finished checkpoint, or step 0."""
-        step = self._manager.latest_step() if self.config.resume else None
+        """``(step, host params, losses so far)`` of the newest intact checkpoint, or step 0."""
+        step = self._resume_step
         if step is None:
             return 0, template, []
         ocp = self._ocp
@@ -105,19 +247,25 @@ class Checkpointer:
         params = _to_host(restored["state"]["params"])
         return step, params, [float(v) for v in meta["losses"]]
 
+    def _finish_pending(self) -> None:
+        if self._pending:
+            self._manager.wait_until_finished()
+            write_manifest(Path(self.config.directory) / str(self._pending))
+            self.last_saved, self._pending = self._pending, None
+
     def after_step(self, step: int, host_params_fn, losses: list[float]) -> None:
         """Save after every ``every_steps``-th step; raise SimulatedCrash at ``fail_at_step``.
 
-        Each save is written in the background while training goes on, and is finished before
-        the next step ends (a simplification: real writes of large models overlap more steps).
-        A crash right after a save's step therefore catches that write half-done.
+        Each save is written in the background while training goes on, and is finished (and
+        its manifest written) before the next step ends (a simplification: real writes of large
+        models overlap more steps). A crash right after a save's step therefore catches that
+        write half-done. Parameters that are not finite are never saved (NonFiniteLoss).
         """
-        if self._pending:
-            self._manager.wait_until_finished()
-            self.last_saved, self._pending = self._pending, None
+        self._finish_pending()
         if step % self.config.every_steps == 0:
             ocp = self._ocp
             state = {"params": host_params_fn()}
+            _check_finite_params(state["params"], step, self._identity["learning_rate"])
             meta = {"run": self._identity, "losses": list(losses)}
             saved = self._manager.save(
                 step,
@@ -133,7 +281,8 @@ class Checkpointer:
             raise SimulatedCrash(step, self.last_saved, self.config.directory)
 
     def close(self) -> None:
-        """Wait for the last write to finish."""
+        """Wait for the last write to finish and verify it."""
+        self._finish_pending()
         self._manager.wait_until_finished()
         self._manager.close()
 
@@ -145,6 +294,16 @@ class Checkpointer:
                     f"{key}={saved[key]!r}, not {value!r}; use the same {key}, or another "
                     "--checkpoint-dir to start afresh"
                 )
+
+
+def _check_finite_params(params, step: int, learning_rate: float) -> None:
+    import jax
+
+    from simlib.engine.divergence import NonFiniteLoss
+
+    for leaf in jax.tree.leaves(params):
+        if not np.isfinite(leaf).all():
+            raise NonFiniteLoss(f"step {step}", float("nan"), learning_rate, "a parameter")
 
 
 def _jsonable(value):
@@ -161,4 +320,3 @@ def _to_host(tree):
     import jax
 
     return jax.tree.map(np.asarray, tree)
-

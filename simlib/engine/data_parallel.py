@@ -39,6 +39,7 @@ from simlib.engine.checkpoint import CheckpointConfig, Checkpointer
 from simlib.engine.compilation import CompileCounter
 from simlib.engine.data import DATASETS, global_batches, load_dataset, shard
 from simlib.engine.devices import make_mesh, request_devices
+from simlib.engine.divergence import check_loss
 from simlib.engine.model import (
     accuracy,
     init_mlp,
@@ -291,6 +292,7 @@ def train_data_parallel(
             start = time.perf_counter()
             params, loss = compiled(params, x, y)
             losses.append(float(np.asarray(jax.block_until_ready(loss)).reshape(-1)[0]))
+            check_loss(number, losses[-1], config.learning_rate)
             step_seconds.append(time.perf_counter() - start)
             if saver:
                 with compiles.ignoring():

@@ -25,6 +25,7 @@ import optax
 
 from simlib.engine.compilation import CompileCounter
 from simlib.engine.data import DATASETS, global_batches, load_dataset
+from simlib.engine.divergence import check_loss
 from simlib.engine.model import (
     accuracy,
     init_mlp,
@@ -162,8 +163,18 @@ def _loss_value(loss) -> float:
     return float(np.asarray(loss).reshape(-1)[0])
 
 
-def run_plan(plan: Plan, batches: Sequence, *, progress: bool = False, label: str = ""):
+def run_plan(
+    plan: Plan,
+    batches: Sequence,
+    *,
+    progress: bool = False,
+    label: str = "",
+    learning_rate: float = float("nan"),
+):
     """Compile ``plan.step`` once, then run it on every batch, blocking after each step.
+
+    A loss that is not finite stops the run (``NonFiniteLoss`` naming the step and
+    ``learning_rate``).
 
     Returns:
         ``(state, losses, step_seconds, compile_seconds, compiled, compiles_during_steps)``.
@@ -183,6 +194,7 @@ def run_plan(plan: Plan, batches: Sequence, *, progress: bool = False, label: st
             start = time.perf_counter()
             state, loss = compiled(state, x, y)
             losses.append(_loss_value(loss))  # block every step (REFERENCES.md, 2-core deadlock)
+            check_loss(len(losses), losses[-1], learning_rate)
             step_seconds.append(time.perf_counter() - start)
     return state, tuple(losses), tuple(step_seconds), compile_seconds, compiled, compiles.count
 
@@ -204,7 +216,7 @@ def finish(config, plan: Plan, batches, data, *, progress: bool = False, **field
     step is returned too, for memory and collective analysis.
     """
     state, losses, step_seconds, compile_seconds, compiled, compiles = run_plan(
-        plan, batches, progress=progress, label=config.style
+        plan, batches, progress=progress, label=config.style, learning_rate=config.learning_rate
     )
     params = plan.params_of(state)
     report = StrategyReport(
@@ -243,6 +255,7 @@ def reference_train(settings: TrainSettings, *, device=None):
     for x, y in batches:
         state, loss = step(state, *jax.device_put((x, y), device))
         losses.append(_loss_value(loss))
+        check_loss(len(losses), losses[-1], settings.learning_rate)
     return jax.tree.map(np.asarray, state[0]), tuple(losses)
 
 

@@ -1,8 +1,9 @@
 """Find, read and validate question banks and flashcard decks (YAML under ``quizzes/``).
 
-YAML is read with ``yaml.safe_load`` (the C loader when present): nothing in a file is ever run
-as code. Files over ``MAX_FILE_BYTES``, anchors and aliases (which can make a small file expand
-enormously), and nesting deeper than ``MAX_DEPTH`` are refused. Every problem is a
+YAML is read by the shared loader :mod:`simlib.yaml_files` (the safe loader, the C one when
+present): nothing in a file is ever run as code. Files over ``MAX_FILE_BYTES``, aliases (which
+can make a small file expand enormously), nesting deeper than ``MAX_DEPTH`` and keys repeated in
+one mapping are refused, with the line. Every problem is a
 :class:`~simlib.quiz.errors.BankError` whose one-line message names the file, the item id, the
 field and the fix.
 
@@ -23,11 +24,11 @@ import os
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from simlib.quiz.errors import BankError
 from simlib.quiz.schema import Bank, Deck
+from simlib.yaml_files import MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES, parse_yaml, quote, shorten
 
 __all__ = [
     "bank_names",
@@ -41,10 +42,6 @@ __all__ = [
     "quiz_dir",
 ]
 
-MAX_FILE_BYTES = 2_000_000
-MAX_DEPTH = 32
-MAX_NODES = 200_000
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _CACHE: dict[tuple[str, str, int, int], Any] = {}
 M = TypeVar("M", bound=BaseModel)
 
@@ -117,56 +114,22 @@ def _path(name: str | os.PathLike, prefix: str, what: str, names, bank_dir: Bank
         path = quiz_dir(bank_dir) / f"{prefix}{text.removeprefix(prefix)}.yaml"
     try:
         found = path.is_file()
-    except (OSError, ValueError):
+    except (OSError, ValueError):  # a name the system refuses (too long, ...)
         found = False
     if not found:
         raise BankError(
-            f"{what} {text!r} not found at {path}; use one of {names(bank_dir)} or a path to "
-            "a .yaml file"
+            f"{what} {quote(text)} not found at {shorten(str(path))}; use one of "
+            f"{names(bank_dir)} or a path to a .yaml file"
         )
     return path
 
 
-def _check_tree(data: Any, source: str) -> None:
-    """Refuse aliases (shared containers), deep nesting and huge trees, without recursion."""
-    seen: set[int] = set()
-    stack = [(data, 0)]
-    count = 0
-    while stack:
-        node, depth = stack.pop()
-        if not isinstance(node, dict | list):
-            continue
-        count += 1
-        if id(node) in seen:
-            raise BankError(
-                f"{source}: YAML anchors and aliases are not allowed; write the content out"
-            )
-        if depth > MAX_DEPTH or count > MAX_NODES:
-            raise BankError(f"{source}: the YAML is nested deeper than {MAX_DEPTH} or is too large")
-        seen.add(id(node))
-        children = node.values() if isinstance(node, dict) else node
-        stack.extend((child, depth + 1) for child in children)
-
-
 def _read_yaml(text: str, source: str) -> Any:
-    if len(text) > MAX_FILE_BYTES:
-        raise BankError(
-            f"{source}: file is over {MAX_FILE_BYTES} bytes; split it into several banks"
-        )
-    try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader, never a full one
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise BankError(
-            f"{source}: not valid YAML{where}: {problem}; fix the syntax there"
-        ) from None
-    except (RecursionError, ValueError, OverflowError) as exc:
-        raise BankError(
-            f"{source}: YAML cannot be read ({type(exc).__name__}); simplify it"
-        ) from None
-    _check_tree(data, source)
+    """The data of a bank or deck, read by the shared loader (:mod:`simlib.yaml_files`)."""
+    data = parse_yaml(
+        text, source, error=BankError, max_bytes=MAX_FILE_BYTES, max_depth=MAX_DEPTH,
+        max_nodes=MAX_NODES,
+    )  # fmt: skip
     if not isinstance(data, dict):
         raise BankError(
             f"{source}: the top level must be a mapping with fields such as topic, title, items"

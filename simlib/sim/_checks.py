@@ -21,16 +21,22 @@ __all__ = [
 ]
 
 
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:40]}... ({len(text):,} characters)"
+
+
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def check_count(name: str, value: object, minimum: int = 1) -> int:
     """Return ``value`` as an int; raise unless it is a whole number >= ``minimum``."""
-    if not _is_number(value) or not math.isfinite(value) or int(value) != value:
-        raise ConfigError(f"{name} must be a whole number >= {minimum}, got {value!r}")
+    finite = isinstance(value, int) or (_is_number(value) and math.isfinite(value))
+    if not _is_number(value) or not finite or int(value) != value:  # a huge int is no float
+        raise ConfigError(f"{name} must be a whole number >= {minimum}, got {_short(value)}")
     if value < minimum:
-        raise ConfigError(f"{name} must be a whole number >= {minimum}, got {value!r}")
+        raise ConfigError(f"{name} must be a whole number >= {minimum}, got {_short(value)}")
     return int(value)
 
 
@@ -39,12 +45,14 @@ def check_number(
 ) -> float:
     """Return ``value`` as a float; raise unless it is a number >= ``minimum`` (> if ``strict``)."""
     bound = f"> {minimum:g}" if strict else f">= {minimum:g}"
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 1e308:
+        value = math.copysign(math.inf, value)  # a float would overflow; treat it as infinite
     ok = _is_number(value) and not math.isnan(value) and (allow_inf or math.isfinite(value))
     if ok:
         ok = value > minimum if strict else value >= minimum
     if not ok:
         finite = "" if allow_inf else "finite "
-        raise ConfigError(f"{name} must be a {finite}number {bound}, got {value!r}")
+        raise ConfigError(f"{name} must be a {finite}number {bound}, got {_short(value)}")
     return float(value)
 
 

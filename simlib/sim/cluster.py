@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from simlib.errors import ConfigError
+from simlib.limits import SERVERS, SIGMA, SLOWDOWN, WORKERS
 from simlib.sim._checks import check_choice, check_count, check_fraction, check_number
 
 __all__ = ["DISTRIBUTIONS", "ClusterSpec", "NetworkSpec", "StragglerSpec"]
@@ -40,6 +41,9 @@ class StragglerSpec:
         check_number("stragglers.sigma", self.sigma)
         check_fraction("stragglers.probability", self.probability)
         check_number("stragglers.slowdown", self.slowdown, minimum=1.0)
+        SLOWDOWN.check(self.slowdown, "stragglers.slowdown")
+        if self.distribution == "lognormal":
+            SIGMA.check(self.sigma, "stragglers.sigma")
 
     @property
     def random(self) -> bool:
@@ -123,8 +127,8 @@ class ClusterSpec:
     network: NetworkSpec = field(default_factory=NetworkSpec)
 
     def __post_init__(self) -> None:
-        check_count("workers", self.workers, 1)
-        check_count("servers", self.servers, 1)
+        WORKERS.check(check_count("workers", self.workers, 1), "workers")
+        SERVERS.check(check_count("servers", self.servers, 1), "servers")
         check_number("model_bytes", self.model_bytes)
         object.__setattr__(self, "step_seconds", _per_worker(self.step_seconds, self.workers))
         if not isinstance(self.stragglers, StragglerSpec):

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import simpy
 
+from simlib.limits import EVENT_RANKS
 from simlib.sim._checks import check_choice
 from simlib.sim.collectives import (
     CollectiveCost,
@@ -273,6 +274,7 @@ def run_collective(
         )
     else:
         cost = all_gather_cost(ranks, nbytes, bandwidth_bytes_per_s, latency_s)
+    EVENT_RANKS.check(cost.ranks, "ranks")  # the closed form took any size; the events cannot
     algorithm = algorithm if collective == "all-reduce" else "ring"
     env = simpy.Environment()
     meta = {

@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from simlib.limits import RANKS, WORKERS
 from simlib.sim._checks import check_choice, check_count, check_number, check_power_of_two
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "all_gather_cost",
     "allreduce_cost",
     "bytes_sent_by_rank",
+    "mean_bytes_sent",
     "reduce_scatter_cost",
     "tree_levels",
 ]
@@ -73,7 +75,7 @@ def tree_levels(ranks: int) -> int:
 
 
 def _check_common(ranks, nbytes, bandwidth_bytes_per_s, latency_s, gamma_s_per_byte):
-    check_count("ranks", ranks, 1)
+    RANKS.check(check_count("ranks", ranks, 1), "ranks")
     check_number("nbytes", nbytes)
     check_number("bandwidth_bytes_per_s", bandwidth_bytes_per_s, strict=True, allow_inf=True)
     check_number("latency_s", latency_s)
@@ -153,7 +155,7 @@ def allreduce_cost(
     else:
         levels = tree_levels(p)
         lat, bw, comp = 2 * levels * a, 2 * frac * n * beta, frac * n * g
-    sent = sum(bytes_sent_by_rank(algorithm, p, n)) / p
+    sent = mean_bytes_sent(algorithm, p, n)
     return _finish("all-reduce", algorithm, p, n, lat, bw, comp, sent, 2 * frac)
 
 
@@ -229,6 +231,24 @@ def _tree_sends(rank: int, p: int) -> int:
     return reduce_sends + bcast
 
 
+def mean_bytes_sent(algorithm: str, ranks: int, nbytes: float) -> float:
+    """Mean bytes a rank sends in one all-reduce, in closed form (O(1) in the ranks).
+
+    Ring and halving-doubling: 2(p-1)/p n. Recursive doubling: log2(p) n. Binomial tree:
+    the reduce sends p-1 messages of n (every rank but the root, once) and the broadcast
+    another p-1 (every rank but the root receives once), so the mean is 2(p-1)/p n as well.
+
+    Example:
+        >>> mean_bytes_sent("tree", 4, 1.0) == sum(bytes_sent_by_rank("tree", 4, 1.0)) / 4
+        True
+    """
+    check_choice("algorithm", algorithm, ALLREDUCE_ALGORITHMS)
+    p, n = check_count("ranks", ranks, 1), float(nbytes)
+    if algorithm == "recursive-doubling":
+        return tree_levels(p) * n
+    return 2 * (p - 1) / p * n
+
+
 def bytes_sent_by_rank(algorithm: str, ranks: int, nbytes: float) -> list[float]:
     """Bytes each rank sends in one all-reduce of ``nbytes`` per rank, rank 0 first.
 
@@ -241,6 +261,7 @@ def bytes_sent_by_rank(algorithm: str, ranks: int, nbytes: float) -> list[float]
     """
     check_choice("algorithm", algorithm, ALLREDUCE_ALGORITHMS)
     p, n = check_count("ranks", ranks, 1), float(nbytes)
+    WORKERS.check(p, "ranks (a list with one entry per rank)")
     if algorithm == "tree":
         return [_tree_sends(r, p) * n for r in range(p)]
     if algorithm == "recursive-doubling":

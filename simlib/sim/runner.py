@@ -10,6 +10,7 @@ from __future__ import annotations
 import simpy
 
 from simlib.errors import ConfigError
+from simlib.limits import EVENT_WORKER_STEPS, FAST_WORKER_STEPS, Limit, check_seed
 from simlib.sim._checks import check_choice, check_count, check_number
 from simlib.sim.cluster import ClusterSpec
 from simlib.sim.policies import PolicySpec
@@ -17,26 +18,67 @@ from simlib.sim.ps_training import build_parameter_server
 from simlib.sim.sync_training import build_sync_events, run_sync_fast
 from simlib.sim.trace import Message, Table, Trace
 
-__all__ = ["MAX_WORKER_STEPS", "METHODS", "check_until", "run_environment", "simulate"]
+__all__ = [
+    "MAX_WORKER_STEPS",
+    "METHODS",
+    "check_steps",
+    "check_until",
+    "run_environment",
+    "simulate",
+]
 
 METHODS = ("auto", "events", "fast")
-MAX_WORKER_STEPS = 10_000_000  # what a run by seconds may cost: ten times the largest scenario
+MAX_WORKER_STEPS = int(EVENT_WORKER_STEPS.maximum)  # kept for callers; see simlib.limits
 
 
-def check_until(cluster: ClusterSpec, until_s: float, name: str = "until_s") -> None:
-    """Refuse a run by seconds that would take about more than MAX_WORKER_STEPS worker-steps.
+def _cost_limit(
+    cluster: ClusterSpec, policy: PolicySpec | None, method: str = "auto"
+) -> tuple[Limit, int]:
+    """The bound that applies and what one worker-step costs against it: messages per step of
+    one worker (a shard each for servers, 2(p-1) chunks for an event-level ring)."""
+    allreduce = policy is not None and policy.comm == "allreduce"
+    if allreduce and method != "events":
+        return FAST_WORKER_STEPS, 1
+    if not cluster.communicates:
+        return EVENT_WORKER_STEPS, 1
+    return EVENT_WORKER_STEPS, 2 * (cluster.workers - 1) if allreduce else cluster.servers
+
+
+def check_steps(
+    cluster: ClusterSpec, policy: PolicySpec | None, steps: int, method: str = "auto"
+) -> None:
+    """Refuse a run whose trace would not fit: workers x steps (x messages) over its limit."""
+    limit, shards = _cost_limit(cluster, policy, method)
+    cost = cluster.workers * steps * shards
+    if cost > limit.maximum:
+        per = f" x {shards:,} messages each" if shards > 1 else ""
+        raise ConfigError(
+            f"{cluster.workers:,} workers x {steps:,} steps{per} = {cost:,} is over the limit of "
+            f"{limit.shown} {limit.unit}: {limit.why}; use fewer workers or steps"
+        )
+
+
+def check_until(
+    cluster: ClusterSpec,
+    until_s: float,
+    name: str = "until_s",
+    policy: PolicySpec | None = None,
+    method: str = "auto",
+) -> None:
+    """Refuse a run by seconds that would take about more worker-steps than its limit allows.
 
     A run by seconds has no step limit, so ``until_s=1e300`` would never end; the estimate is
     ``workers * until_s / min(step_seconds)`` (communication and stragglers only slow it).
     """
+    limit, shards = _cost_limit(cluster, policy, method)
     fastest = min(cluster.step_seconds)
-    estimate = cluster.workers * until_s / fastest
-    if estimate > MAX_WORKER_STEPS:
+    estimate = cluster.workers * shards * until_s / fastest
+    if estimate > limit.maximum:
         raise ConfigError(
             f"{name} {until_s:g} would simulate about {estimate:.3g} worker-steps "
             f"({cluster.workers} workers, steps of {fastest:g} s), more than the "
-            f"{MAX_WORKER_STEPS:,} a run may take; use at most "
-            f"{MAX_WORKER_STEPS * fastest / cluster.workers:.4g} s, or give steps instead"
+            f"{limit.shown} {limit.unit} a run may take ({limit.why}); use at most "
+            f"{limit.maximum * fastest / (cluster.workers * shards):.4g} s, or give steps instead"
         )
 
 
@@ -81,11 +123,11 @@ def _check_run(cluster, policy, steps, until_s, seed, method) -> str:
     if (steps is None) == (until_s is None):
         raise ConfigError("give exactly one of steps (iterations per worker) or until_s (seconds)")
     if steps is not None:
-        check_count("steps", steps, 1)
+        check_steps(cluster, policy, check_count("steps", steps, 1), method)
     if until_s is not None:
         check_number("until_s", until_s, strict=True)
-        check_until(cluster, until_s)
-    check_count("seed", seed, 0)
+        check_until(cluster, until_s, policy=policy, method=method)
+    check_seed(check_count("seed", seed, 0))
     check_choice("method", method, METHODS)
     if policy.name == "backup" and policy.backup_workers >= cluster.workers:
         raise ConfigError(

@@ -13,8 +13,11 @@ A scenario file (``simlib simulate FILE.yaml``, or a shipped name such as ``ssp-
     policy: {name: ssp, staleness: 2}
     run: {steps: 50, seed: 0}      # or until_s instead of steps
 
-Files are read with ``yaml.safe_load`` and checked field by field: a wrong field or value is
-reported as ``FILE: field F: value V: what is allowed`` (a :class:`simlib.errors.ConfigError`).
+Files are read by :mod:`simlib.yaml_files` (safe loader; size, depth, aliases and duplicate keys
+refused) and checked field by field: a wrong field or value is reported as
+``FILE: field F: value V: what is allowed`` (a :class:`simlib.errors.ConfigError`), with values
+quoted only up to a few dozen characters. Size-like fields have upper bounds
+(:mod:`simlib.limits`), checked before anything is allocated.
 """
 
 from __future__ import annotations
@@ -23,19 +26,21 @@ import copy
 import dataclasses
 import difflib
 import math
+import os
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from pydantic_core import PydanticCustomError
 
 from simlib.errors import ConfigError
+from simlib.limits import check_seed
 from simlib.sim.cluster import DISTRIBUTIONS, ClusterSpec, NetworkSpec, StragglerSpec
 from simlib.sim.collectives import ALLREDUCE_ALGORITHMS
 from simlib.sim.policies import COMMS, POLICIES, PolicySpec
+from simlib.yaml_files import parse_yaml, quote, read_yaml, shorten
 
 __all__ = ["Scenario", "load_scenario", "scenario_from_dict", "scenario_names"]
 
@@ -142,12 +147,12 @@ def _wrong_member(error: dict) -> bool:
 
 
 def _describe(error: dict) -> str:
-    field = _field_path(error["loc"])
+    field = shorten(_field_path(error["loc"]), 60)
     if error["type"] == "extra_forbidden":
         return f"field {field}: unknown field; remove it or check its spelling"
     if error["type"] == "missing":
         return f"field {field}: missing; it is required"
-    return f"field {field}: value {error.get('input')!r}: {error['msg'].lower()}"
+    return f"field {field}: value {quote(error.get('input'))}: {shorten(error['msg'].lower(), 120)}"
 
 
 def _known_fields(error: dict) -> str:
@@ -170,7 +175,7 @@ def scenario_from_dict(data: Any, source: str = "scenario") -> Scenario:
         ConfigError: naming ``source``, the field, the value and what is allowed.
     """
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}: expected a mapping with a 'cluster' field, got {data!r}")
+        raise ConfigError(f"{source}: expected a mapping with a 'cluster' field, got {quote(data)}")
     try:
         parsed = _Scenario.model_validate(data)
     except ValidationError as exc:
@@ -182,6 +187,10 @@ def scenario_from_dict(data: Any, source: str = "scenario") -> Scenario:
         raise ConfigError(f"{source}: {_describe(first)}{hint}") from None
     if parsed.run.steps is not None and parsed.run.until_s is not None:
         raise ConfigError(f"{source}: field run: give steps or until_s, not both")
+    try:
+        check_seed(parsed.run.seed, "seed")
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: field run.{exc}") from None
     # The specs check the rest; their messages start with the field's name within its part.
     try:
         cluster = ClusterSpec(
@@ -222,40 +231,29 @@ def scenario_names() -> list[str]:
     return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
-def _read(name_or_path: str | Path) -> tuple[Any, str]:
-    path = Path(name_or_path)
-    if path.suffix in (".yaml", ".yml") or path.exists():
-        if not path.is_file():
-            raise ConfigError(f"{path}: no such scenario file")
-        source = str(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError as exc:
-            bad = exc.object[exc.start : exc.start + 1]
-            raise ConfigError(
-                f"{source}: not UTF-8 text (byte {exc.start}: {bad!r}); "
-                "save the scenario as a UTF-8 YAML file"
-            ) from None
-        except OSError as exc:
-            raise ConfigError(
-                f"{source}: cannot read the scenario file ({exc.strerror or exc})"
-            ) from None
-    elif str(name_or_path) in scenario_names():
-        resource = resources.files("simlib.sim") / "scenarios" / f"{name_or_path}.yaml"
-        text, source = resource.read_text(encoding="utf-8"), f"{name_or_path}.yaml"
-    else:
-        raise ConfigError(
-            f"{name_or_path!r} is neither a .yaml file nor a shipped scenario; "
-            f"shipped: {', '.join(scenario_names())}"
-        )
+def _is_file_name(name: str) -> bool:
+    """Whether ``name`` is meant as a path (a YAML suffix, or something that exists there)."""
+    if name.endswith((".yaml", ".yml")):
+        return True
     try:
-        return yaml.safe_load(text), source
-    except yaml.YAMLError as exc:
-        where = getattr(exc, "problem_mark", None)
-        line = f" (line {where.line + 1})" if where is not None else ""
-        raise ConfigError(
-            f"{source}: not valid YAML{line}: {getattr(exc, 'problem', exc)}"
-        ) from None
+        return os.path.lexists(name)
+    except (OSError, ValueError):  # a name the system refuses (too long, a NUL byte)
+        return True
+
+
+def _read(name_or_path: str | Path) -> tuple[Any, str]:
+    """The data of a scenario file or shipped scenario, read by :mod:`simlib.yaml_files`."""
+    name = os.fspath(name_or_path)
+    if _is_file_name(name):
+        return read_yaml(name, what="scenario"), shorten(name)
+    if name in scenario_names():
+        resource = resources.files("simlib.sim") / "scenarios" / f"{name}.yaml"
+        source = f"{name}.yaml"
+        return parse_yaml(resource.read_text(encoding="utf-8"), source), source
+    raise ConfigError(
+        f"{quote(name)} is neither a .yaml file nor a shipped scenario; "
+        f"shipped: {', '.join(scenario_names())}"
+    )
 
 
 def load_scenario(name_or_path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
