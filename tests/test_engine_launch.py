@@ -61,9 +61,12 @@ def _alive(pid: int) -> bool:
 def test_two_processes_train_what_one_process_trains():
     """Tensor parallelism 2 x 4: the 'model' all-reduces stay inside each process, the 'data'
     all-reduce crosses between them, and the final shards are gathered from both processes."""
-    proc = run_cli(*LAUNCH, "--", "tp", "--data", "2", "--model", "4", "--steps", "10", "--json")
+    proc = run_cli(*LAUNCH, "--json", "--", "tp", "--data", "2", "--model", "4", "--steps", "10")
     assert proc.returncode == 0, proc.stderr[-2000:]
-    two = json.loads(proc.stdout)  # stdout is the one JSON object, gloo's chatter went to stderr
+    out = json.loads(proc.stdout)  # stdout is the one JSON object, gloo's chatter went to stderr
+    assert out["launch"]["processes"] == 2 and out["launch"]["returncodes"] == [0, 0]
+    assert out["launch"]["devices_per_process"] == 4 and out["launch"]["seconds"] > 0
+    two = out["result"]  # process 0's own --json object, which launch --json asked for
     assert two["processes"] == 2 and two["devices"] == 8
     request_devices(8)
     one = tp_summary(data=2, model=4, steps=10)

@@ -8,6 +8,7 @@ import sys
 
 from simlib.cli.arguments import check_engine_run, seed
 from simlib.cli.output import add_json_flag, emit, positive_float, positive_int
+from simlib.cli.progress import on_terminal
 from simlib.yaml_files import quote
 
 # Modules that add more strategies under `simlib engine`; each defines ``register(groups)``.
@@ -124,7 +125,7 @@ def run_dp(args) -> int:
         result = dp_summary(
             style=args.style, devices=devices, steps=args.steps, batch_size=args.batch,
             learning_rate=args.lr, microbatches=args.microbatches, dataset=args.dataset,
-            hidden=hidden, seed=args.seed, checkpoint=checkpoint,
+            hidden=hidden, seed=args.seed, checkpoint=checkpoint, progress=on_terminal(),
         )  # fmt: skip
     except SimulatedCrash as crash:  # die now, like a crashed machine: no clean-up, no waiting
         print(f"simlib: {crash}", file=sys.stderr, flush=True)

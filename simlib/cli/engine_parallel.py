@@ -16,6 +16,7 @@ import sys
 
 from simlib.cli.arguments import bounded_int, check_engine_run, port, seed
 from simlib.cli.output import add_json_flag, emit, positive_float, positive_int
+from simlib.cli.progress import on_terminal
 from simlib.errors import ConfigError, SimlibError, check_divisible
 from simlib.limits import DEVICES, LAUNCH_PROCESSES
 from simlib.yaml_files import quote
@@ -85,6 +86,11 @@ def _register_launch(groups) -> None:
                    help="stop every process after this many seconds (default 600)")  # fmt: skip
     p.add_argument("engine_args", nargs="*", metavar="-- COMMAND ARGS",
                    help="the engine command: dp, tp, pp or zero, and its options")  # fmt: skip
+    p.add_argument(
+        "--json", action="store_true",
+        help="print one JSON object: the launch (processes, port, seconds) and process 0's "
+        "result (the engine command runs with --json)",
+    )  # fmt: skip
     p.set_defaults(handler=run_launch)
 
 
@@ -155,7 +161,7 @@ def _run(args, config, summary, **extra) -> int:
     from simlib.engine.parallel_report import strategy_text
 
     fields = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
-    emit(summary(**fields, **extra), args.json, strategy_text)
+    emit(summary(**fields, **extra, progress=on_terminal()), args.json, strategy_text)
     return 0
 
 
@@ -221,6 +227,8 @@ def run_launch(args) -> int:
         port=args.port, timeout_s=args.timeout,
     )  # fmt: skip
     engine_args = _engine_args(args)
+    if args.json and "--json" not in engine_args:
+        engine_args.append("--json")
     command = [sys.executable, "-m", "simlib.cli.engine_parallel", *engine_args]
 
     def started(rank: int, pid: int) -> None:
@@ -231,7 +239,29 @@ def run_launch(args) -> int:
     except LaunchError as exc:
         print(f"simlib: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    sys.stdout.write(result.stdout)
+    if not args.json:
+        sys.stdout.write(result.stdout)
+        return 0
+    import json
+
+    lines = result.stdout.strip().splitlines()
+    try:
+        inner = json.loads(lines[-1]) if lines else None
+    except ValueError:
+        inner = None
+    if not isinstance(inner, dict):
+        raise ConfigError(
+            f"launch --json: process 0 printed no JSON object ({len(lines)} line(s) of output); "
+            "run without --json to see it"
+        )
+    launched = {
+        "processes": config.processes,
+        "devices_per_process": config.devices_per_process,
+        "port": result.port,
+        "seconds": round(result.seconds, 3),
+        "returncodes": list(result.returncodes),
+    }
+    emit({"launch": launched, "result": inner}, True, lambda r: "")
     return 0
 
 

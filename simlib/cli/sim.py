@@ -11,6 +11,7 @@ from typing import Any
 
 from simlib.cli.arguments import bounded_int, seed
 from simlib.cli.output import add_json_flag, emit, non_negative_float, positive_float, positive_int
+from simlib.cli.progress import phases
 from simlib.limits import PIPELINE_COUNT, RANKS, SERVERS, WORKERS
 
 __all__ = ["register"]
@@ -392,15 +393,23 @@ def run_simulate(args) -> int:
 
     from simlib.sim import simulate, summarize
 
-    with np.errstate(all="ignore"):  # overflow is caught below, as one line, not a warning
-        trace = simulate(scenario.cluster, scenario.policy, **scenario.run_arguments())
-        result = summarize(trace) | {"scenario": scenario.name}
-    _check_finite(result, ("makespan_seconds",), "step seconds, latency, model bytes / bandwidth")
-    run = _train(args, scenario, trace) if args.train else None
-    if run is not None:
-        result |= _training_fields(run, args.target_loss)
-    if args.plot:
-        result["figures"] = _plot(trace, args.plot, run, args.target_loss)
+    names = ["simulating", "replaying as training" if args.train else "", "drawing figures"]
+    with phases([n for n in names if n and (n != "drawing figures" or args.plot)]) as advance:
+        advance("simulating")
+        with np.errstate(all="ignore"):  # overflow is caught below, as one line, not a warning
+            trace = simulate(scenario.cluster, scenario.policy, **scenario.run_arguments())
+            result = summarize(trace) | {"scenario": scenario.name}
+        _check_finite(
+            result, ("makespan_seconds",), "step seconds, latency, model bytes / bandwidth"
+        )
+        run = None
+        if args.train:
+            advance("replaying as training")
+            run = _train(args, scenario, trace)
+            result |= _training_fields(run, args.target_loss)
+        if args.plot:
+            advance("drawing figures")
+            result["figures"] = _plot(trace, args.plot, run, args.target_loss)
     emit(result, args.json, _simulate_text)
     return 0
 

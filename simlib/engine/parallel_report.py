@@ -47,19 +47,19 @@ def strategy_fields(report: StrategyReport, reference_params) -> dict[str, Any]:
     return out
 
 
-def tp_summary(**config) -> dict[str, Any]:
+def tp_summary(*, progress: bool = False, **config) -> dict[str, Any]:
     """Train ``TPConfig(**config)`` and the single-device reference; compare them."""
     cfg = TPConfig(**config)
-    report = train_tensor_parallel(cfg)
+    report = train_tensor_parallel(cfg, progress=progress)
     return strategy_fields(report, reference_train(cfg)[0])
 
 
-def pp_summary(*, measure: bool = True, **config) -> dict[str, Any]:
+def pp_summary(*, measure: bool = True, progress: bool = False, **config) -> dict[str, Any]:
     """Train ``PPConfig(**config)``; adds the bubble: measured, of the schedule, the formula."""
     from simlib.sim import pipeline_cost
 
     cfg = PPConfig(**config)
-    report = train_pipeline(cfg, measure=measure)
+    report = train_pipeline(cfg, measure=measure, progress=progress)
     out = strategy_fields(report, reference_train(cfg)[0])
     formula = pipeline_cost(cfg.stages, cfg.microbatches, schedule=cfg.schedule)
     out.update({
@@ -74,10 +74,10 @@ def pp_summary(*, measure: bool = True, **config) -> dict[str, Any]:
     return out
 
 
-def zero_summary(**config) -> dict[str, Any]:
+def zero_summary(*, progress: bool = False, **config) -> dict[str, Any]:
     """Train ``ZeROConfig(**config)`` and the single-device reference (same optimizer)."""
     cfg = ZeROConfig(**config)
-    report = train_zero(cfg)
+    report = train_zero(cfg, progress=progress)
     out = strategy_fields(report, reference_train(cfg)[0])
     out["stage"] = cfg.stage
     out["step_style"] = cfg.step_style

@@ -43,20 +43,25 @@ def report_fields(report: TrainReport) -> dict[str, Any]:
     }
 
 
-def dp_summary(*, style: str, devices: int, checkpoint=None, **config) -> dict[str, Any]:
+def dp_summary(
+    *, style: str, devices: int, checkpoint=None, progress: bool = False, **config
+) -> dict[str, Any]:
     """Train ``style`` on ``devices`` devices and the single-device reference; compare them.
 
     Keyword arguments are ``DPConfig`` fields (steps, batch_size, learning_rate, ...);
-    ``checkpoint`` is a ``CheckpointConfig`` for the main run (the reference never checkpoints).
+    ``checkpoint`` is a ``CheckpointConfig`` for the main run (the reference never checkpoints);
+    ``progress`` draws a bar over each run's steps.
     Adds ``max_abs_param_diff_vs_single`` and ``platform`` to ``report_fields``.
     """
     cfg = DPConfig(style=style, devices=devices, **config)
     devs = request_devices(cfg.devices)
-    report = train_data_parallel(cfg, devices=devs, checkpoint=checkpoint)
+    report = train_data_parallel(cfg, devices=devs, checkpoint=checkpoint, progress=progress)
     if style == "single" and checkpoint is None:
         reference = report
     else:
-        reference = train_data_parallel(DPConfig(style="single", devices=1, **config))
+        reference = train_data_parallel(
+            DPConfig(style="single", devices=1, **config), progress=progress
+        )
     out = report_fields(report)
     out["max_abs_param_diff_vs_single"] = tree_max_abs_diff(report.params, reference.params)
     out["platform"] = devs[0].platform
