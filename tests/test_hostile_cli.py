@@ -246,11 +246,12 @@ ISSUE_CASES = [
     (
         ["quiz", "paper", "basics", "--student", "s1", "--out", "n" * 300 + ".json"],
         2,
-        "File name too long",
+        "a name in it is too long (at most 255 bytes each)",
     ),  # fmt: skip
     (["quiz", "grade", "--bank", "basics", "--submissions", "n" * 300], 2, "File name too long"),
     (["cards", "export", "n" * 300, "--anki", "x.apkg"], 2, "(300 characters) not found"),
-    (["cards", "export", "basics", "--anki", "file/below/x.apkg"], 2, "Not a directory"),
+    (["cards", "export", "basics", "--anki", "file/below/x.apkg"], 2,
+     "a part of the path is a file, not a folder"),  # fmt: skip
     # launch is not fuzzed (a valid case starts a multi-process job); its checks come first:
     (["engine", "launch", "--processes", "1000", "--", "dp"], 2, "over the limit of 16"),
     (["engine", "launch", "--port", "99999", "--", "dp"], 2, "is not a port"),
@@ -293,7 +294,7 @@ def test_the_issue_command_lines(runner, argv, status, words):
 def test_plot_onto_an_existing_file_and_a_full_stdout(runner, place):
     result = runner(["simulate", "--steps", "2", "--plot", str(place / "file")])
     _check(result, [], "issue command lines")
-    assert result["rc"] == 2 and "is a file, not a folder" in result["stderr"]
+    assert result["rc"] == 2 and "is a regular file, not a folder" in result["stderr"]
     # stdout is /dev/full, opened by the shell: simlib never opens (or replaces) the device
     proc = subprocess.run(
         f"{sys.executable} -m simlib cost pipeline --stages 4 --microbatches 8 > /dev/full",
