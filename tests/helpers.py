@@ -42,3 +42,20 @@ def wait_until(ready, *, what: str, timeout_s: float = HANG_S, alive=None, poll_
         if time.monotonic() > deadline:
             raise AssertionError(f"gave up waiting for {what} after {timeout_s:g} s (a hang)")
         time.sleep(poll_s)
+
+
+def right_answer(item, student: str, course: str = "simlib"):
+    """The answer that earns ``item``'s points for ``student``, as they would write it: choice
+    letters in their own option order, their variant's numeric key, the model answer."""
+    from simlib.quiz.order import presented
+    from simlib.quiz.schema import MultipleChoice, NumericItem, SingleChoice
+    from simlib.quiz.variants import make_variant
+
+    seen = presented(item, student=student, course=course)
+    if isinstance(seen, SingleChoice):
+        return seen.answer
+    if isinstance(seen, MultipleChoice):
+        return list(seen.answer)
+    if isinstance(seen, NumericItem):
+        return make_variant(seen, student, course=course).key
+    return seen.model_answer

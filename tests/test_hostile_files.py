@@ -21,6 +21,7 @@ from pathlib import Path
 
 import fsrs
 import pytest
+from helpers import right_answer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -36,10 +37,8 @@ from simlib.quiz import (
     parse_submission,
 )
 from simlib.quiz.gradebook import grade_class, write_gradebook
-from simlib.quiz.order import presented
-from simlib.quiz.schema import MultipleChoice, NumericItem, SingleChoice
+from simlib.quiz.schema import NumericItem, SingleChoice
 from simlib.quiz.submissions import MAX_SUBMISSION_BYTES, check_identity
-from simlib.quiz.variants import DEFAULT_COURSE
 
 ROOT = Path(__file__).resolve().parents[1]
 BANK = load_bank("zero")
@@ -52,18 +51,6 @@ TOTAL = sum(i.points for i in BANK.items)
 def state_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("SIMLIB_STATE_DIR", str(tmp_path / "state"))
     return tmp_path / "state"
-
-
-def _right(item, student):
-    """The right answer as ``student``'s paper shows it (their option order)."""
-    seen = presented(item, student=student, course=DEFAULT_COURSE)
-    if isinstance(item, SingleChoice):
-        return seen.answer
-    if isinstance(item, MultipleChoice):
-        return list(seen.answer)
-    if isinstance(item, NumericItem):
-        return make_variant(item, student).key
-    return item.model_answer
 
 
 def _sub(student, answers=None, **extra) -> str:
@@ -130,14 +117,14 @@ UNDECODABLE = b"\xff\xfe-latin.json"  # a name that is not UTF-8
 def _class_folder(tmp_path: Path) -> tuple[Path, list]:
     folder = tmp_path / "subs"
     folder.mkdir()
-    ace = {i.id: _right(i, "ace") for i in BANK.items}
+    ace = {i.id: right_answer(i, "ace") for i in BANK.items}
     (folder / "ace.json").write_text(_sub("ace", ace))
-    (folder / "half.json").write_text(_sub("half", {CHOICE.id: _right(CHOICE, "half")}))
+    (folder / "half.json").write_text(_sub("half", {CHOICE.id: right_answer(CHOICE, "half")}))
     as_text = str(make_variant(NUMERIC, "txt", attempt=3).key)
     (folder / "text-number.json").write_text(_sub("txt", {NUMERIC.id: as_text}, attempt=3))
     (folder / "blank.json").write_text(_sub("blank"))
     (folder / "bom.json").write_bytes(b"\xef\xbb\xbf" + _sub("bom").encode())  # Windows editors
-    red = _sub("red", {CHOICE.id: _right(CHOICE, "red")})
+    red = _sub("red", {CHOICE.id: right_answer(CHOICE, "red")})
     (folder / "\x1b[31mred-but-valid.json").write_text(red)
     for name, (data, _) in HOSTILE.items():
         if data is not None:

@@ -11,10 +11,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from helpers import right_answer
 
 from simlib.cli import main
 from simlib.quiz import load_bank, make_variant
-from simlib.quiz.order import presented
 from simlib.quiz.schema import ConceptItem, MultipleChoice, NumericItem, SingleChoice
 from simlib.quiz.submissions import MAX_SUBMISSION_BYTES
 from simlib.quiz.variants import format_number
@@ -92,23 +92,11 @@ def test_paper_holds_no_answers(tmp_path, capsys, bank_name):
         assert paper["submission"]["answers"] == {i.id: None for i in bank.items}
 
 
-def _correct_answer(item, student):
-    """The right answer as ``student`` writes it: choice letters in their own option order."""
-    item = presented(item, student=student, course="simlib")
-    if isinstance(item, SingleChoice):
-        return item.answer
-    if isinstance(item, MultipleChoice):
-        return list(item.answer)
-    if isinstance(item, NumericItem):
-        return make_variant(item, student).key
-    return item.model_answer
-
-
 def _submissions(folder: Path, bank) -> None:
     folder.mkdir()
-    ace = {i.id: _correct_answer(i, "ace") for i in bank.items}
+    ace = {i.id: right_answer(i, "ace") for i in bank.items}
     (folder / "ace.json").write_text(json.dumps({"student": "ace", "answers": ace}))
-    half = {i.id: _correct_answer(i, "half") for i in bank.items[::2]}
+    half = {i.id: right_answer(i, "half") for i in bank.items[::2]}
     (folder / "half.json").write_text(json.dumps({"student": "half", "answers": half}))
     (folder / "blank.json").write_text(
         json.dumps({"student": "blank", "answers": {}, "attempt": 2})

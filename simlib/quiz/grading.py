@@ -87,16 +87,17 @@ class SubmissionResult:
 
 
 def within(answer: float, key: float, tolerance: Tolerance) -> bool:
-    """True when ``answer`` is close enough to ``key`` under ``tolerance``."""
+    """True when ``answer`` is within ``tolerance.margin(key)`` of ``key`` (a hair of slack for
+    float rounding in the relative and significant-figure forms)."""
     error = abs(answer - key)
+    margin = tolerance.margin(key)
     if tolerance.relative is not None:
-        return error <= tolerance.relative * abs(key) + 1e-300
+        return error <= margin + 1e-300
     if tolerance.absolute is not None:
-        return error <= tolerance.absolute
+        return error <= margin
     if key == 0:
         return answer == 0
-    half_unit = 0.5 * 10 ** (math.floor(math.log10(abs(key))) - tolerance.sigfigs + 1)
-    return error <= half_unit * (1 + 1e-9)
+    return error <= margin * (1 + 1e-9)
 
 
 def _no_answer(item, why: str) -> ItemResult:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import os
 import re
 from collections.abc import Iterable, Sequence
@@ -111,14 +110,7 @@ def accepted_range(key: float, tolerance: Tolerance) -> tuple[float, float]:
     >>> accepted_range(19.25, Tolerance(sigfigs=3))
     (19.2, 19.3)
     """
-    if tolerance.relative is not None:
-        half = tolerance.relative * abs(key)
-    elif tolerance.absolute is not None:
-        half = tolerance.absolute
-    elif key == 0:
-        half = 0.0
-    else:
-        half = 0.5 * 10 ** (math.floor(math.log10(abs(key))) - tolerance.sigfigs + 1)
+    half = tolerance.margin(key)
     return float(f"{key - half:.12g}"), float(f"{key + half:.12g}")
 
 

@@ -21,6 +21,7 @@ unknown fields, so a misspelt field is an error that names it rather than a sile
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Any, Literal
 
@@ -190,6 +191,21 @@ class Tolerance(_Model):
         if len(given) != 1:
             raise ValueError("give exactly one of relative, absolute or sigfigs")
         return self
+
+    def margin(self, key: float) -> float:
+        """The largest ``|answer - key|`` accepted: ``relative * |key|``, ``absolute``, or half a
+        unit in the last significant figure (0 for a key of 0).
+
+        >>> Tolerance(sigfigs=3).margin(19.25)
+        0.05
+        """
+        if self.relative is not None:
+            return self.relative * abs(key)
+        if self.absolute is not None:
+            return self.absolute
+        if key == 0:
+            return 0.0
+        return 0.5 * 10 ** (math.floor(math.log10(abs(key))) - self.sigfigs + 1)
 
 
 class Mistake(_Model):

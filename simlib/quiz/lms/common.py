@@ -27,7 +27,6 @@ Example:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -50,15 +49,7 @@ MAX_VARIANTS = 200
 
 def absolute_margin(tolerance: Tolerance, key: float) -> float:
     """The largest ``|answer - key|`` that :func:`~simlib.quiz.grading.within` accepts."""
-    if tolerance.relative is not None:
-        margin = tolerance.relative * abs(key)
-    elif tolerance.absolute is not None:
-        margin = tolerance.absolute
-    elif key == 0:
-        margin = 0.0
-    else:
-        margin = 0.5 * 10 ** (math.floor(math.log10(abs(key))) - tolerance.sigfigs + 1)
-    return float(f"{margin:.12g}")
+    return float(f"{tolerance.margin(key):.12g}")
 
 
 def plain_number(value: float) -> str:
