@@ -34,3 +34,26 @@ def test_bare_simlib_prints_the_help_and_version_names_the_release():
     ver = subprocess.run([sys.executable, "-m", "simlib", "--version"], capture_output=True,
                          text=True, timeout=60)  # fmt: skip
     assert ver.returncode == 0 and ver.stdout.strip() == f"simlib {version('simlib-course')}"
+
+
+def test_every_command_has_json_and_simulate_list_honours_it():
+    import argparse
+    import json
+
+    from simlib.cli import build_parser
+
+    def leaves(parser, path):
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if not subs:
+            yield path, {o for a in parser._actions for o in a.option_strings}
+            return
+        for name, sub in subs[0].choices.items():
+            yield from leaves(sub, [*path, name])
+
+    commands = list(leaves(build_parser(), []))
+    assert len(commands) >= 20
+    assert [p for p, opts in commands if "--json" not in opts] == []
+    listing = subprocess.run([sys.executable, "-m", "simlib", "simulate", "--list", "--json"],
+                             capture_output=True, text=True, timeout=120)  # fmt: skip
+    scenarios = json.loads(listing.stdout)["scenarios"]
+    assert scenarios and all(s["name"] and s["description"] for s in scenarios)

@@ -383,8 +383,15 @@ def run_simulate(args) -> int:
     if args.list:
         from simlib.sim.scenario import load_scenario, scenario_names
 
-        for name in scenario_names():
-            print(f"{name}: {load_scenario(name).description}")
+        shipped = [
+            {"name": name, "description": load_scenario(name).description}
+            for name in scenario_names()
+        ]
+        emit(
+            {"scenarios": shipped},
+            args.json,
+            lambda r: "\n".join(f"{s['name']}: {s['description']}" for s in r["scenarios"]),
+        )
         return 0
     _check_training_flags(args)
     scenario = _load(args)
