@@ -390,7 +390,7 @@ def test_key_bad_inputs_are_one_line_exit_2(tmp_path, capsys):
     roster.write_text("name\nAda Lovelace\n")
     cases = [
         (["--roster", str(roster), "--out", str(tmp_path / "k.csv")], "no column of student ids"),
-        (["--roster", str(tmp_path / "none.csv"), "--out", "k.csv"], "cannot be read"),
+        (["--roster", str(tmp_path / "none.csv"), "--out", "k.csv"], "no such roster file"),
         (["--student", "ada", "--out", str(tmp_path / "k.txt")], "as .csv or .json"),
         (["--student", "not an id", "--out", str(tmp_path / "k.csv")], "is not a student id"),
         (["--student", "ada", "--attempt", "-1", "--out", "k.csv"], "is not an attempt number"),

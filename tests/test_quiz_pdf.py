@@ -219,7 +219,7 @@ def test_bad_roster_or_folder_is_one_line_exit_2_and_writes_nothing(tmp_path, ca
     line = _one_line_error(
         [*paper, "--roster", str(tmp_path / "nope.csv"), "--pdf", str(out)], capsys
     )
-    assert "nope.csv" in line and "cannot be read" in line
+    assert "nope.csv" in line and "no such roster file" in line
     assert not out.exists()
     a_file = tmp_path / "taken"
     a_file.write_text("x")

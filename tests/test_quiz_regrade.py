@@ -260,7 +260,7 @@ students:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("items: [", "not valid YAML at line"),
+        ("items: [", "not valid YAML (line"),
         ("- just a list", "expected a mapping"),
         ("items: [{item: dp-global-batch, accept: [A]}]", "field items.0.reason"),
         ("items: [{item: nope, accept: [A], reason: r}]", "items[0].item: 'nope' is not an item"),

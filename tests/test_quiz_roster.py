@@ -53,3 +53,24 @@ def test_the_same_export_prints_papers_with_names_and_grades_for_canvas(tmp_path
     assert main(["quiz", "key", "zero", "--course", "s3cret", "--roster", str(roster),
                  "--out", str(key)]) == 0  # fmt: skip
     assert {line.split(",")[0] for line in key.read_text().splitlines()[1:]} == {"ada", "grace"}
+
+
+def test_a_fifo_or_a_folder_is_refused_not_read(tmp_path):
+    import os
+
+    from simlib.quiz.roster import read_roster
+
+    os.mkfifo(tmp_path / "pipe.csv")  # reading it would block for ever
+    for target in (tmp_path / "pipe.csv", tmp_path):
+        with pytest.raises(RosterError, match="no such roster file"):
+            read_roster(target)
+
+
+def test_overrides_refuse_a_duplicate_key(tmp_path):
+    from simlib.quiz import load_bank
+    from simlib.quiz.overrides import OverrideError, load_overrides
+
+    path = tmp_path / "ov.yaml"
+    path.write_text("items: []\nitems: []\n")
+    with pytest.raises(OverrideError, match="appears twice"):
+        load_overrides(path, load_bank("zero"))

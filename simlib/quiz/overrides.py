@@ -53,10 +53,8 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from simlib.errors import ConfigError
@@ -65,6 +63,7 @@ from simlib.quiz.errors import QuizError
 from simlib.quiz.gradebook import Gradebook
 from simlib.quiz.grading import ItemResult, SubmissionResult, grade_submission, within
 from simlib.quiz.schema import LETTERS, Bank, ConceptItem, MultipleChoice, NumericItem, SingleChoice
+from simlib.yaml_files import parse_yaml, read_text
 
 __all__ = [
     "Applied",
@@ -224,12 +223,7 @@ def _explain(exc: ValidationError, source: str) -> str:
 
 def parse_overrides(text: str, bank: Bank, source: str = "<overrides>") -> Overrides:
     """Validate an overrides file's YAML text against ``bank``; :class:`OverrideError` if bad."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}" if mark is not None else ""
-        raise OverrideError(f"{source}: not valid YAML{at}; fix the file") from None
+    data = parse_yaml(text, source, error=OverrideError)  # aliases, depth, duplicate keys refused
     if data is None:
         data = {}
     if not isinstance(data, Mapping):
@@ -244,19 +238,8 @@ def parse_overrides(text: str, bank: Bank, source: str = "<overrides>") -> Overr
 
 def load_overrides(path: str | os.PathLike, bank: Bank) -> Overrides:
     """Read and validate the overrides file at ``path``."""
-    target = Path(path)
-    try:
-        with target.open("rb") as handle:
-            raw = handle.read(MAX_OVERRIDE_BYTES + 1)
-    except OSError as exc:
-        raise OverrideError(f"{target}: cannot be read ({exc.strerror}); check the path") from None
-    if len(raw) > MAX_OVERRIDE_BYTES:
-        raise OverrideError(f"{target}: over {MAX_OVERRIDE_BYTES} bytes; is this the right file?")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise OverrideError(f"{target}: not UTF-8 text; save it as UTF-8 YAML") from None
-    return parse_overrides(text, bank, str(target))
+    text = read_text(path, what="overrides", error=OverrideError, max_bytes=MAX_OVERRIDE_BYTES)
+    return parse_overrides(text, bank, os.fspath(path))
 
 
 def _regraded(bank: Bank, item, row: SubmissionResult, answers: Mapping[str, Any], course: str):

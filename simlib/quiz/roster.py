@@ -32,10 +32,10 @@ import io
 import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 from simlib.quiz.errors import RosterError
 from simlib.quiz.submissions import STUDENT_PATTERN
+from simlib.yaml_files import read_text
 
 __all__ = [
     "ID_COLUMNS",
@@ -211,17 +211,5 @@ def parse_roster(text: str, source: str = "<roster>", column: str | None = None)
 
 def read_roster(path: str | os.PathLike, column: str | None = None) -> Roster:
     """The roster CSV at ``path`` (UTF-8), see :func:`parse_roster`."""
-    where = Path(path)
-    try:
-        with where.open("rb") as handle:
-            data = handle.read(MAX_ROSTER_BYTES + 1)
-    except (OSError, ValueError) as exc:
-        why = getattr(exc, "strerror", None) or str(exc)
-        raise RosterError(f"--roster {os.fspath(path)!r}: cannot be read ({why})") from None
-    if len(data) > MAX_ROSTER_BYTES:
-        raise RosterError(f"{where}: over {MAX_ROSTER_BYTES} bytes; is this a roster?")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise RosterError(f"{where}: not UTF-8 text; export the roster as UTF-8 CSV") from None
-    return parse_roster(text, str(where), column)
+    text = read_text(path, what="roster", error=RosterError, max_bytes=MAX_ROSTER_BYTES)
+    return parse_roster(text, os.fspath(path), column)
