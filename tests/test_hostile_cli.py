@@ -376,18 +376,6 @@ def test_every_limit_is_in_the_readme():
         assert f"| {name} | {limit.shown} |" in section, name
 
 
-@pytest.mark.parametrize(
-    "name",
-    ["simlib.yaml_files", "simlib.limits", "simlib.cli.arguments", "simlib.engine.divergence"],
-)
-def test_docstring_examples_of_the_input_modules(name):
-    import doctest
-    import importlib
-
-    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
-    assert result.failed == 0 and result.attempted > 0
-
-
 def test_the_shared_loader_in_process():
     """Duplicate keys are found at any depth (with both lines), equal-looking keys of other types
     are not duplicates, the value cap counts every node, and each reader keeps its error class."""

@@ -342,22 +342,3 @@ def test_moodle_partial_credit_equals_our_grader_for_every_choice(topic):
                 moodle = min(100.0, max(0.0, sum(fractions[i] for i in chosen))) / 100
                 ours = grade_answer(item, [letters[i] for i in chosen]).score / item.points
                 assert moodle == pytest.approx(ours, abs=1e-6), (item.id, chosen)
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        "simlib.quiz.lms",
-        "simlib.quiz.lms.common",
-        "simlib.quiz.lms.moodle",
-        "simlib.quiz.lms.gift",
-        "simlib.quiz.lms.qti",
-        "simlib.quiz.gradebook_formats",
-    ],
-)
-def test_docstring_examples(name):
-    import doctest
-    import importlib
-
-    result = doctest.testmod(importlib.import_module(name))
-    assert result.failed == 0 and result.attempted > 0

@@ -625,27 +625,6 @@ def test_shipped_banks_strategy_figures_are_at_most_35_percent(capsys):
     assert code == 0, err
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        "simlib.quiz.key",
-        "simlib.quiz.fairness",
-        "simlib.quiz.paper",
-        "simlib.quiz.grading",
-        "simlib.quiz.variants",
-        "simlib.quiz.bank",
-        "simlib.quiz.submissions",
-        "simlib.quiz.gradebook",
-    ],
-)
-def test_docstring_examples_run(name):
-    import doctest
-    import importlib
-
-    result = doctest.testmod(importlib.import_module(name))
-    assert result.failed == 0 and result.attempted > 0
-
-
 def test_the_secret_can_come_from_the_environment(tmp_path, capsys, monkeypatch):
     from simlib.cli.quiz import PUBLIC_COURSE
     from simlib.quiz.variants import DEFAULT_COURSE

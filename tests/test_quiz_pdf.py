@@ -8,7 +8,6 @@ options under their letters in their order on the page; and never the secret or 
 
 from __future__ import annotations
 
-import doctest
 import io
 import json
 import re
@@ -17,7 +16,6 @@ import pytest
 from pypdf import PdfReader
 
 from simlib.cli import main
-from simlib.quiz import printed
 from simlib.quiz.bank import bank_names, load_bank, parse_bank
 from simlib.quiz.key import accepted_range, answer_key
 from simlib.quiz.order import option_order, paper_id, to_shown
@@ -49,11 +47,6 @@ def expected_prompt(item, student: str) -> str:
     if isinstance(item, NumericItem):
         return make_variant(item, student, course=SECRET, attempt=0).prompt
     return item.prompt
-
-
-def test_module_doctests():
-    result = doctest.testmod(printed)
-    assert result.attempted >= 3 and result.failed == 0
 
 
 @pytest.mark.parametrize("topic", bank_names())

@@ -323,15 +323,3 @@ def test_the_readme_overrides_example_is_a_valid_file():
     block = readme[start : readme.index("```", start)]
     overrides = parse_overrides(block, load_bank("model_parallelism"), "README.md")
     assert len(overrides.items) == 4 and len(overrides.students) == 2
-
-
-@pytest.mark.parametrize(
-    "name",
-    ["simlib.quiz.units", "simlib.quiz.answers", "simlib.quiz.overrides", "simlib.quiz.analysis"],
-)
-def test_docstring_examples_run(name):
-    import doctest
-    import importlib
-
-    result = doctest.testmod(importlib.import_module(name))
-    assert result.failed == 0 and result.attempted > 0

@@ -8,9 +8,7 @@ chosen ``os.replace`` or ``os.fsync`` call and is sent SIGKILL there.
 
 from __future__ import annotations
 
-import doctest
 import fcntl
-import importlib
 import json
 import os
 import signal
@@ -34,16 +32,6 @@ ROOT = Path(__file__).resolve().parents[1]
 def state_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("SIMLIB_STATE_DIR", str(tmp_path / "state"))
     return tmp_path / "state"
-
-
-@pytest.mark.parametrize(
-    "name",
-    ["simlib.files", "simlib.files.names", "simlib.files.targets", "simlib.files.writer",
-     "simlib.files.locks", "simlib.quiz.storage", "simlib.quiz.submissions"],
-)  # fmt: skip
-def test_docstring_examples(name):
-    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
-    assert result.failed == 0 and result.attempted > 0
 
 
 def _char_device(path: Path) -> str:
